@@ -1,0 +1,35 @@
+"""The `optout` command: thin commands that parse, call one service, and print.
+
+`main()` is the console script. It turns every error a person can cause into a one-line message
+(exit 2) and any other failure into a short note with where the details were logged (exit 1):
+people never see a Python traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from orchestrator.cli import audit, db, demo, employees
+from orchestrator.cli.context import report_failure
+
+app = typer.Typer(
+    name="optout",
+    help="Fleet opt-out orchestrator: take employees' accounts out of AI-training programs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(employees.app, name="employees")
+app.add_typer(audit.app, name="audit")
+app.command("demo")(demo.demo_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except Exception as exc:  # the last line of defence for people's terminals
+        sys.exit(report_failure(exc))

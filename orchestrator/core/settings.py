@@ -1,0 +1,100 @@
+"""Installation settings, read from `OPTOUT_*` environment variables or a `.env` file.
+
+Built once by the process entry point (`Settings()`) and passed down; tests build their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.core.errors import ConfigurationError
+
+SECRET_FILE_NAME = "secret.key"  # noqa: S105 (a file name, not a secret)
+
+
+class Settings(BaseSettings):
+    """What an installation can configure; the defaults give the embedded single-machine set-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPTOUT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite file, evidence and keys live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data directory."
+    )
+    evidence_dir: Path | None = Field(
+        default=None, description="Evidence store; default: `evidence/` in the data directory."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs links and sessions; generated into the data directory when not given.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where employees reach the consent pages."
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Opt-out orchestrator <optout@localhost>"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to, defaulting to the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'optout.db').resolve()}"
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        """The evidence store's root directory."""
+        return self.evidence_dir or self.data_dir / "evidence"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory (owner-only) if it is missing, and return it."""
+        try:
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the data directory {self.data_dir}: {exc.strerror}"
+            ) from exc
+        return self.data_dir
+
+    def secret(self) -> str:
+        """The installation secret: the configured one, or one generated once and kept 0600."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ConfigurationError("OPTOUT_SECRET_KEY must be at least 32 characters long")
+            return value
+        path = self.ensure_data_dir() / SECRET_FILE_NAME
+        if not path.exists():
+            # Write a private temporary file, then link it into place: two processes starting at
+            # once agree on one secret and nobody ever reads a half-written file.
+            descriptor, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=".secret-")
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temporary)
+        return path.read_text(encoding="utf-8").strip()

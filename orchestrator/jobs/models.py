@@ -1,0 +1,76 @@
+"""The job queue and the ansible-runner runs that carry jobs out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from orchestrator.core.db import UTCDateTime
+from orchestrator.core.models import one_of
+
+
+class JobState(StrEnum):
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    NEEDS_ACTION = "needs_action"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobPurpose(StrEnum):
+    OPT_OUT = "opt_out"
+    VERIFY = "verify"
+
+
+class Run(SQLModel, table=True):
+    """One ansible-runner execution over a batch of jobs, with where its event log is kept."""
+
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker: str = Field(max_length=200)
+    status: str = Field(max_length=30)
+    return_code: int | None = None
+    job_count: int = Field(default=0, ge=0)
+    event_log_path: str | None = Field(default=None, max_length=1000)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Job(SQLModel, table=True):
+    """A policy applied (or re-checked) on one employee's account; claimed by workers via leases."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        one_of("state", JobState, name="ck_jobs_state"),
+        one_of("purpose", JobPurpose, name="ck_jobs_purpose"),
+        Index("ix_jobs_claim", "state", "next_attempt_at"),
+        Index("ix_jobs_employee_policy", "employee_id", "policy_id"),
+        Index("ix_jobs_campaign_state", "campaign_id", "state"),
+        Index("ix_jobs_lease", "state", "lease_expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaigns.id")
+    employee_id: int = Field(foreign_key="employees.id")
+    consent_id: int = Field(foreign_key="consents.id", index=True)
+    policy_id: str = Field(max_length=100)
+    policy_version: str = Field(max_length=64)
+    purpose: str = Field(default=JobPurpose.OPT_OUT, max_length=20)
+    state: str = Field(default=JobState.QUEUED, max_length=20)
+    outcome: str | None = Field(default=None, max_length=40)
+    attempts: int = Field(default=0, ge=0)
+    max_attempts: int = Field(default=5, ge=1)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

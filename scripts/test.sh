@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: static checks, then every test on SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/ensure-postgres.sh
+
+echo "== static checks: ruff, import layers"
+.venv/bin/ruff check orchestrator tests bench
+.venv/bin/ruff format --check orchestrator tests bench
+.venv/bin/lint-imports
+
+echo "== tests (each database test runs on SQLite and on PostgreSQL)"
+.venv/bin/python -m pytest "$@"

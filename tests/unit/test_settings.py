@@ -1,0 +1,54 @@
+"""Installation settings: defaults, the generated secret, and refusals with clear reasons."""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from orchestrator.core.db import make_engine
+from orchestrator.core.errors import ConfigurationError
+from orchestrator.core.settings import Settings
+
+
+def test_defaults_put_everything_in_the_data_directory(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'data' / 'optout.db'}"
+    assert settings.resolved_evidence_dir == tmp_path / "data" / "evidence"
+
+
+def test_environment_variables_configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPTOUT_DATABASE_URL", "postgresql://db.example/optout")
+    monkeypatch.setenv("OPTOUT_PUBLIC_BASE_URL", "https://optout.example.com/")
+    monkeypatch.setenv("OPTOUT_SMTP_PORT", "587")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.resolved_database_url == "postgresql://db.example/optout"
+    assert settings.public_base_url == "https://optout.example.com"
+    assert settings.smtp_port == 587
+
+
+def test_secret_is_generated_once_private_and_stable(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        secrets = set(pool.map(lambda _: settings.secret(), range(16)))
+    assert len(secrets) == 1
+    secret = secrets.pop()
+    assert len(secret) >= 48
+    path = tmp_path / "data" / "secret.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Settings(data_dir=tmp_path / "data", _env_file=None).secret() == secret  # type: ignore[call-arg]
+    assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary files left
+
+
+def test_a_short_configured_secret_is_refused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key="short", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        settings.secret()
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/x", "not a url", "oracle+cx://x"])
+def test_unsupported_database_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="must start with sqlite"):
+        make_engine(url)
