@@ -5,10 +5,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/ensure-postgres.sh
 
-echo "== static checks: ruff, import layers"
+echo "== static checks: ruff, import layers, mypy"
 .venv/bin/ruff check orchestrator tests bench
 .venv/bin/ruff format --check orchestrator tests bench
 .venv/bin/lint-imports
+.venv/bin/mypy orchestrator
 
 echo "== tests (each database test runs on SQLite and on PostgreSQL)"
 .venv/bin/python -m pytest "$@"

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -71,6 +72,7 @@ class _Plan:
 
 
 employees_table = Employee.__table__  # type: ignore[attr-defined]
+departments_table = Department.__table__  # type: ignore[attr-defined]
 _update_by_id = update(employees_table).where(employees_table.c.id == bindparam("row_id"))
 
 
@@ -86,19 +88,19 @@ def _plan(session: Session, rows: Sequence[DirectoryRow], *, deactivate_missing:
     plan.new_departments = sorted(wanted - known_departments, key=lambda p: (p.count("/"), p))
 
     existing: dict[str, dict[str, Any]] = {}
-    query = select(
-        Employee.id,
-        Employee.email,
-        Employee.name,
-        Department.path,
-        Employee.country,
-        Employee.fleet_host,
-        Employee.accounts,
-        Employee.active,
-    ).join(Department, col(Department.id) == col(Employee.department_id))
-    columns = ("id", "email", "name", "department", "country", "fleet_host", "accounts", "active")
-    for row in session.exec(query):
-        existing[row[1]] = dict(zip(columns, row, strict=True))
+    employee = employees_table.c
+    query = sa_select(
+        employee.id,
+        employee.email,
+        employee.name,
+        departments_table.c.path.label("department"),
+        employee.country,
+        employee.fleet_host,
+        employee.accounts,
+        employee.active,
+    ).join(departments_table, departments_table.c.id == employee.department_id)
+    for found in session.execute(query).mappings():
+        existing[found["email"]] = dict(found)
 
     for row in rows:
         current = existing.pop(row.email, None)
@@ -131,7 +133,9 @@ def _plan(session: Session, rows: Sequence[DirectoryRow], *, deactivate_missing:
 
 def _create_departments(session: Session, paths: Sequence[str]) -> dict[str, int]:
     """Create the missing departments (parents first) and return every path's id."""
-    ids = {path: id_ for path, id_ in session.exec(select(Department.path, Department.id))}
+    ids: dict[str, int] = {
+        path: id_ for path, id_ in session.exec(select(Department.path, Department.id)) if id_
+    }
     for path in paths:
         parent = path.rsplit("/", 1)[0] if "/" in path else None
         department = Department(
