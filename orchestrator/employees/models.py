@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index
+from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from orchestrator.core.db import UTCDateTime
@@ -44,3 +44,23 @@ class Employee(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PlatformSession(SQLModel, table=True):
+    """A browser session an employee provided for one platform, encrypted at rest.
+
+    The orchestrator never asks for platform passwords: jobs run in a session the employee
+    already has, and a missing or expired one is an outcome, not a crash.
+    """
+
+    __tablename__ = "platform_sessions"
+    __table_args__ = (
+        UniqueConstraint("employee_id", "platform", name="uq_platform_sessions_employee_platform"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    employee_id: int = Field(foreign_key="employees.id")
+    platform: str = Field(max_length=40)
+    ciphertext: bytes = Field(sa_type=LargeBinary)
+    provided_by: str = Field(max_length=320)
+    provided_at: datetime = Field(sa_type=UTCDateTime)
