@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where employees reach the consent pages."
     )
+    policies_dir: Path = Field(
+        default=Path("policies"), description="Directory of the policy files (*.yml)."
+    )
+    replica_url: str | None = Field(
+        default=None,
+        description="Run every policy against the replica at this URL instead of the real sites.",
+    )
+    evidence_retention_days: int = Field(
+        default=400, ge=1, description="How long evidence is kept before it may be purged."
+    )
+    contact_email: str = Field(
+        default="it-privacy@example.com",
+        description="Who employees can ask about an opt-out; named in every email.",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     smtp_username: str | None = None
@@ -50,10 +64,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Opt-out orchestrator <optout@localhost>"
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "replica_url")
     @classmethod
-    def _strip_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else value.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:
