@@ -148,3 +148,16 @@ def test_missing_file_is_named(cli_env, tmp_path: Path) -> None:
     result = optout(cli_env, "employees", "import", str(tmp_path / "nowhere.csv"), cwd=tmp_path)
     assert result.returncode == 2
     assert "cannot read" in result.stderr and "nowhere.csv" in result.stderr
+
+
+def test_policies_validate_lists_every_problem_of_a_broken_set(cli_env, tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    good = optout(cli_env, "policies", "validate", str(repo / "policies"), cwd=tmp_path)
+    assert good.returncode == 0
+    assert "linkedin-genai-training" in good.stdout
+    broken = optout(
+        cli_env, "policies", "validate", str(repo / "tests/data/policies/broken"), cwd=tmp_path
+    )
+    assert broken.returncode == 2
+    for name in ("bad-regex.yml", "bad-template.yml", "syntax-error.yml", "wrong-id.yml"):
+        assert name in broken.stderr
