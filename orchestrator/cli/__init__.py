@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from orchestrator.cli import audit, db, demo, employees, policies, sessions
+from orchestrator.cli import audit, db, demo, employees, policies, replica, sessions
 from orchestrator.cli.context import report_failure
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(employees.app, name="employees")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(policies.app, name="policies")
+app.add_typer(replica.app, name="replica")
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo_command)
 
