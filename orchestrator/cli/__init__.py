@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from orchestrator.cli import audit, db, demo, employees, policies, replica, sessions
+from orchestrator.cli import audit, db, demo, employees, policies, replica, run_policy, sessions
 from orchestrator.cli.context import report_failure
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(policies.app, name="policies")
 app.add_typer(replica.app, name="replica")
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo_command)
+app.command("run-policy")(run_policy.run_policy_command)
 
 
 def main() -> None:

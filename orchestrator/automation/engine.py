@@ -1,0 +1,587 @@
+"""Running one policy for one employee in a fresh browser context, and proving the result.
+
+The run reads before it writes (a switch already off is left alone), verifies the end state
+after a reload, and only then reports the account compliant: every other path ends as
+`failed`, `needs_employee_action`, `drifted` or `not_applicable`, each with its reason. The
+browser is shared across employees; each task gets its own context, so no cookie, storage or
+page state crosses from one employee to the next.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, Route
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from orchestrator.automation.evidence import EvidenceWriter
+from orchestrator.automation.locate import StepFailure, accessible_name, aria_description, resolve
+from orchestrator.automation.outcomes import (
+    ControlReading,
+    EngineTask,
+    Outcome,
+    OutcomeStatus,
+)
+from orchestrator.policies import (
+    Capture,
+    Click,
+    Dismiss,
+    Ensure,
+    Fill,
+    Goto,
+    Policy,
+    Select,
+    SessionDetector,
+    Step,
+    WaitForUrl,
+    applicable,
+    compile_text_match,
+    is_denied,
+    rebase,
+    render_template,
+    site_path,
+)
+from orchestrator.policies.errors import TemplateRenderError
+
+ACTION_TIMEOUT_MS = 10_000
+NAVIGATION_TIMEOUT_MS = 20_000
+SAVE_POLL_MS = 50
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tuning that is the same for every task of a batch."""
+
+    action_timeout_ms: float = ACTION_TIMEOUT_MS
+    navigation_timeout_ms: float = NAVIGATION_TIMEOUT_MS
+    trace_on_failure: bool = True
+
+
+class NeedsEmployee(Exception):  # noqa: N818 - an outcome, not a fault
+    """The session needs the employee: signed out, or a security check only they can pass."""
+
+    def __init__(self, detector: SessionDetector, reason: str) -> None:
+        super().__init__(reason)
+        self.detector = detector
+        self.reason = reason
+
+
+@dataclass
+class _Run:
+    """What one task has seen so far; turned into an Outcome at the end."""
+
+    task: EngineTask
+    page: Page
+    options: EngineOptions
+    evidence: EvidenceWriter
+    step: str | None = None
+    changed: bool = False
+    drifted: bool = False
+    clicked_in_form: bool = False
+    trace_kept: bool = False
+    denied_attempts: list[str] = field(default_factory=list)
+    captured: dict[str, str] = field(default_factory=dict)
+    reading: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        return self.task.policy.policy
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_tasks(
+    browser: Browser, tasks: Iterable[EngineTask], *, options: EngineOptions | None = None
+) -> Iterator[Outcome]:
+    """Run tasks one after another in one browser, each in a fresh context."""
+    for task in tasks:
+        yield run_task(browser, task, options=options)
+
+
+def run_task(
+    browser: Browser, task: EngineTask, *, options: EngineOptions | None = None
+) -> Outcome:
+    """Run one policy for one employee and return its outcome with evidence.
+
+    Args:
+        browser: a launched Chromium, shared by the tasks of a batch.
+        task: the policy, the employee, their session and where evidence goes.
+        options: timeouts and tracing.
+
+    Returns:
+        The outcome. It never raises for anything the page, the session or the policy does.
+    """
+    options = options or EngineOptions()
+    started = _now()
+    early = _outcome_without_browser(task, started)
+    if early is not None:
+        return early
+    assert task.storage_state is not None
+    context = browser.new_context(
+        storage_state=task.storage_state,  # type: ignore[arg-type]
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        locale="en-US",
+    )
+    context.set_default_timeout(options.action_timeout_ms)
+    context.set_default_navigation_timeout(options.navigation_timeout_ms)
+    if options.trace_on_failure:
+        context.tracing.start(snapshots=True, screenshots=False)
+    evidence = EvidenceWriter(task.evidence_dir, task.task_id)
+    run = _Run(task=task, page=context.new_page(), options=options, evidence=evidence)
+    _guard_deny_list(context, run)
+    try:
+        outcome = _drive(run, started)
+    except NeedsEmployee as needs:
+        outcome = _finish(
+            run,
+            started,
+            OutcomeStatus.NEEDS_EMPLOYEE_ACTION,
+            needs.reason,
+            employee_action=needs.detector.message.strip(),
+        )
+    except StepFailure as failure:
+        outcome = _failed(run, started, failure, context)
+    except PlaywrightTimeoutError as exc:
+        timed_out = StepFailure(f"timed out: {str(exc).splitlines()[0]}", transient=True)
+        outcome = _failed(run, started, timed_out, context)
+    except PlaywrightError as exc:
+        broke = StepFailure(f"browser error: {str(exc).splitlines()[0]}", transient=True)
+        outcome = _failed(run, started, broke, context)
+    finally:
+        if options.trace_on_failure and not run.trace_kept:
+            context.tracing.stop()
+        context.close()
+    return outcome
+
+
+def _outcome_without_browser(task: EngineTask, started: datetime) -> Outcome | None:
+    """Outcomes decided before opening a page: not applicable, already submitted, no session."""
+    policy = task.policy.policy
+
+    def decided(status: OutcomeStatus, message: str, **details: Any) -> Outcome:
+        return Outcome(
+            task_id=task.task_id,
+            policy_id=policy.id,
+            policy_version=task.policy.version,
+            status=status,
+            message=message,
+            started_at=started,
+            finished_at=_now(),
+            **details,
+        )
+
+    verdict = applicable(policy, country=task.employee.country, on=task.on or started.date())
+    if not verdict.applies:
+        return decided(
+            OutcomeStatus.NOT_APPLICABLE,
+            verdict.reason,
+            rule_id=verdict.rule_id,
+            rule_source=verdict.source,
+        )
+    if policy.submit_once and task.prior_confirmation:
+        return decided(
+            OutcomeStatus.ALREADY_COMPLIANT,
+            "submitted before; a form is never submitted twice for one account",
+            captured=dict(task.prior_confirmation),
+        )
+    if task.storage_state is None:
+        return decided(
+            OutcomeStatus.NEEDS_EMPLOYEE_ACTION,
+            f"no {policy.platform} session was provided for this employee",
+            employee_action=policy.signed_out.message.strip(),
+        )
+    return None
+
+
+def _guard_deny_list(context: BrowserContext, run: _Run) -> None:
+    """Abort any request to a deny-listed path (closing or hibernating the account...)."""
+
+    def denied(url: str) -> bool:
+        path = site_path(url, run.policy, run.task.base_url)
+        return path is not None and is_denied(path, run.policy.deny_urls)
+
+    def refuse(route: Route) -> None:
+        run.denied_attempts.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    if run.policy.deny_urls:
+        context.route(denied, refuse)
+
+
+def _drive(run: _Run, started: datetime) -> Outcome:
+    policy = run.policy
+    run.step = "start_url"
+    _open(run, policy.start_url)
+    _assert_on_policy_page(run)
+    if "screenshot_before" in policy.evidence:
+        run.evidence.screenshot(run.page, "screenshot_before")
+    for index, step in enumerate(policy.steps):
+        run.step = f"steps[{index}].{step.keyword}"
+        _perform(run, step)
+    return _verify(run, started)
+
+
+def _open(run: _Run, url: str) -> None:
+    """Navigate to a policy URL (on the replica when a base URL is set) and check the result."""
+    target = rebase(url, run.policy, run.task.base_url)
+    path = site_path(target, run.policy, run.task.base_url)
+    if path is None or is_denied(path, run.policy.deny_urls):
+        raise StepFailure(f"refusing to open {url}: it is deny-listed or off the policy's site")
+    response = run.page.goto(target, wait_until="load")
+    _check_page(run, response)
+
+
+def _check_page(run: _Run, response: Response | None) -> None:
+    """After a navigation: deny-list, rate limits, server errors, and the session's health."""
+    _check_denied(run)
+    if response is not None:
+        if response.status == 429:
+            retry_after = _retry_after(response.headers.get("retry-after"))
+            raise StepFailure(
+                "the site is rate limiting (HTTP 429)", transient=True, retry_after=retry_after
+            )
+        if response.status >= 500:
+            raise StepFailure(f"the site answered HTTP {response.status}", transient=True)
+    _check_session(run)
+
+
+def _check_denied(run: _Run) -> None:
+    if run.denied_attempts:
+        raise StepFailure(f"the page tried to open a deny-listed URL: {run.denied_attempts[0]}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _current_path(run: _Run) -> str | None:
+    return site_path(run.page.url, run.policy, run.task.base_url)
+
+
+def _check_session(run: _Run) -> None:
+    """Signed out or challenged: the employee must act; nothing more is tried."""
+    path = _current_path(run)
+    for detector, what in (
+        (run.policy.signed_out, "the session is signed out"),
+        (run.policy.checkpoint, "the site asks for a security check"),
+    ):
+        if path is not None and any(re.match(p, path) for p in detector.url_patterns):
+            raise NeedsEmployee(detector, f"{what} (landed on {path})")
+        if detector.text_any and _page_shows(run.page, detector.text_any):
+            raise NeedsEmployee(detector, what)
+
+
+def _page_shows(page: Page, texts: Iterable[str]) -> bool:
+    return any(page.get_by_text(compile_text_match(text)).count() > 0 for text in texts)
+
+
+def _assert_on_policy_page(run: _Run) -> None:
+    path = _current_path(run)
+    if path is None or not any(re.match(p, path) for p in run.policy.url_assertions):
+        raise StepFailure(f"expected the policy's page but landed on {run.page.url}")
+
+
+def _transient_error_on_page(run: _Run) -> str | None:
+    for text in run.policy.transient_error_texts:
+        shown = run.page.get_by_text(compile_text_match(text))
+        if shown.count() > 0 and shown.first.is_visible():
+            return shown.first.inner_text().strip()
+    return None
+
+
+def _control(run: _Run, name: str, *, optional: bool = False) -> Locator | None:
+    control = run.policy.controls[name]
+    try:
+        found = resolve(
+            run.page, name, control, optional=optional, timeout_ms=run.options.action_timeout_ms
+        )
+    except StepFailure as failure:
+        # A missing control on an error page is the site's hiccup, not a changed page.
+        error = _transient_error_on_page(run)
+        if error is not None:
+            raise StepFailure(f"the site showed an error: {error}", transient=True) from failure
+        raise
+    if (
+        found is not None
+        and control.context_text_any
+        and not _page_shows(run.page, control.context_text_any)
+    ):
+        raise StepFailure(
+            f"the page around {name!r} no longer says any of {list(control.context_text_any)}: "
+            "its wording changed; review the policy before running it again"
+        )
+    return found
+
+
+def _required(run: _Run, name: str) -> Locator:
+    found = _control(run, name)
+    assert found is not None
+    return found
+
+
+def _refuse_denied_name(run: _Run, locator: Locator) -> None:
+    name = accessible_name(locator)
+    for pattern in run.policy.deny_names:
+        if compile_text_match(pattern).search(name):
+            raise StepFailure(f"refusing to act on {name!r}: it matches deny_names")
+
+
+def _perform(run: _Run, step: Step) -> None:
+    action = step.action
+    if isinstance(action, Goto):
+        _open(run, action.url)
+    elif isinstance(action, Dismiss):
+        _dismiss(run, action)
+    elif isinstance(action, Ensure):
+        _ensure(run, action)
+    elif isinstance(action, Fill):
+        _fill(run, action)
+    elif isinstance(action, Select):
+        _select(run, action)
+    elif isinstance(action, Click):
+        _click(run, action)
+    elif isinstance(action, Capture):
+        _capture(run, action)
+    elif isinstance(action, WaitForUrl):
+        pattern = re.compile(action.pattern)
+        run.page.wait_for_url(
+            lambda url: bool(pattern.match(site_path(url, run.policy, run.task.base_url) or ""))
+        )
+        _check_page(run, None)
+
+
+def _dismiss(run: _Run, action: Dismiss) -> None:
+    found = _control(run, action.control, optional=action.optional)
+    if found is None:
+        return
+    _refuse_denied_name(run, found)
+    found.click()
+    found.wait_for(state="hidden")
+
+
+def _is_checked(locator: Locator) -> bool:
+    return locator.is_checked()
+
+
+def _ensure(run: _Run, action: Ensure) -> None:
+    control = _required(run, action.control)
+    before = _is_checked(control)
+    run.reading.setdefault("checked_before", before)
+    run.reading["control"] = action.control
+    if before == action.checked:
+        return
+    if run.task.mode == "verify":
+        run.drifted = True  # a read-only check never clicks
+        return
+    _refuse_denied_name(run, control)
+    control.click()
+    _wait_for_saved_state(run, control, action.checked)
+    run.changed = True
+
+
+def _wait_for_saved_state(run: _Run, control: Locator, wanted: bool) -> None:
+    """Wait until the switch shows `wanted` and is no longer saving; an error means retry."""
+    deadline = _now().timestamp() + run.options.action_timeout_ms / 1000
+    while True:
+        error = _transient_error_on_page(run)
+        if error is not None:
+            raise StepFailure(f"the site did not save the change: {error}", transient=True)
+        busy = control.get_attribute("aria-busy") == "true" or control.is_disabled()
+        if not busy and _is_checked(control) == wanted:
+            return
+        if _now().timestamp() > deadline:
+            raise StepFailure("the switch did not settle in the wanted state", transient=True)
+        run.page.wait_for_timeout(SAVE_POLL_MS)
+
+
+def _fill(run: _Run, action: Fill) -> None:
+    control = _required(run, action.control)
+    _refuse_denied_name(run, control)
+    try:
+        value = render_template(action.value, run.task.employee.template_context())
+    except TemplateRenderError as exc:
+        raise StepFailure(exc.message) from exc
+    control.fill(value)
+
+
+def _select(run: _Run, action: Select) -> None:
+    control = _required(run, action.control)
+    wanted = compile_text_match(action.option)
+    role = aria_description(control).removeprefix("- ").split(" ", 1)[0]
+    if role == "radiogroup":
+        options = control.get_by_role("radio", name=wanted)
+        if options.count() != 1:
+            raise StepFailure(f"{options.count()} radio options match {action.option!r}")
+        options.check()
+        return
+    labels = [label.strip() for label in control.locator("option").all_inner_texts()]
+    matching = [label for label in labels if wanted.search(label)]
+    if len(matching) != 1:
+        raise StepFailure(
+            f"{len(matching)} options of {action.control!r} match {action.option!r} "
+            f"(options: {labels})"
+        )
+    control.select_option(label=matching[0])
+
+
+def _click(run: _Run, action: Click) -> None:
+    found = _control(run, action.control, optional=action.optional)
+    if found is None:
+        return
+    _refuse_denied_name(run, found)
+    if run.policy.submit_once:
+        run.clicked_in_form = True
+    found.click()
+    run.page.wait_for_load_state("load")
+    _check_denied(run)
+
+
+def _capture(run: _Run, action: Capture) -> None:
+    source = _required(run, action.control) if action.control else run.page.locator("body")
+    text = source.inner_text(timeout=run.options.action_timeout_ms)
+    if action.text_pattern is None:
+        value = text.strip()
+    else:
+        match = compile_text_match(action.text_pattern).search(text)
+        value = (match.group(1) if match.groups() else match.group(0)) if match else ""
+    if not value:
+        error = _transient_error_on_page(run)
+        if error is not None:  # the site said the submission failed: safe to try again
+            raise StepFailure(f"the site did not accept the submission: {error}", transient=True)
+        raise StepFailure(f"no {action.as_} found on the page after submitting")
+    run.captured[action.as_] = value
+
+
+def _verify(run: _Run, started: datetime) -> Outcome:
+    policy = run.policy
+    verify = policy.verify
+    run.step = "verify"
+    if verify.reload:
+        response = run.page.reload(wait_until="load")
+        _check_page(run, response)
+        _assert_on_policy_page(run)
+    for index, step in enumerate(verify.steps):
+        run.step = f"verify.steps[{index}].{step.keyword}"
+        _perform(run, step)
+    run.step = "verify"
+    if verify.control_state is not None:
+        control = _required(run, verify.control_state.control)
+        after = _is_checked(control)
+        run.reading["checked_after"] = after
+        run.reading["aria"] = aria_description(control)
+        run.reading.setdefault("control", verify.control_state.control)
+        if after != verify.control_state.checked:
+            if run.task.mode == "verify":
+                return _finish(
+                    run, started, OutcomeStatus.DRIFTED, "the setting is back on (drift)"
+                )
+            raise StepFailure(
+                f"after reloading, {verify.control_state.control!r} still shows "
+                f"{'on' if after else 'off'}: the change was not saved",
+                transient=True,
+            )
+    elif verify.captured is not None and verify.captured not in run.captured:
+        raise StepFailure(f"no {verify.captured} was captured: the submission is not proven")
+    if run.drifted:
+        return _finish(run, started, OutcomeStatus.DRIFTED, "the setting is back on (drift)")
+    if run.changed or run.clicked_in_form:
+        status, message = OutcomeStatus.CHANGED, "opted out and verified"
+    else:
+        status, message = OutcomeStatus.ALREADY_COMPLIANT, "already opted out; nothing clicked"
+    return _finish(run, started, status, message)
+
+
+def _finish(
+    run: _Run,
+    started: datetime,
+    status: OutcomeStatus,
+    message: str,
+    *,
+    employee_action: str | None = None,
+) -> Outcome:
+    policy = run.policy
+    final_url = run.page.url
+    if status is OutcomeStatus.NEEDS_EMPLOYEE_ACTION:
+        run.evidence.screenshot(run.page, "screenshot_needs_action")
+    if status.compliant or status is OutcomeStatus.DRIFTED:
+        if "screenshot_after" in policy.evidence:
+            run.evidence.screenshot(run.page, "screenshot_after")
+        if "control_state" in policy.evidence and run.reading:
+            run.evidence.record("control_state", _reading_record(run, final_url), url=final_url)
+        if "confirmation" in policy.evidence and run.captured:
+            run.evidence.record("confirmation", dict(run.captured), url=final_url)
+        if "final_url" in policy.evidence:
+            run.evidence.record("final_url", {"url": final_url}, url=final_url)
+    reading = None
+    if run.reading:
+        reading = ControlReading(
+            control=run.reading.get("control", ""),
+            aria=run.reading.get("aria", ""),
+            checked_before=run.reading.get("checked_before"),
+            checked_after=run.reading.get("checked_after"),
+        )
+    return Outcome(
+        task_id=run.task.task_id,
+        policy_id=policy.id,
+        policy_version=run.task.policy.version,
+        status=status,
+        message=message,
+        started_at=started,
+        finished_at=_now(),
+        step=None if status.compliant else run.step,
+        employee_action=employee_action,
+        final_url=final_url,
+        control=reading,
+        captured=dict(run.captured),
+        evidence=run.evidence.files,
+    )
+
+
+def _reading_record(run: _Run, final_url: str) -> dict[str, Any]:
+    return {
+        "policy_id": run.policy.id,
+        "policy_version": run.task.policy.version,
+        "control": run.reading.get("control"),
+        "accessibility": run.reading.get("aria"),
+        "checked_before": run.reading.get("checked_before"),
+        "checked_after": run.reading.get("checked_after"),
+        "final_url": final_url,
+        "site_path": _current_path(run),
+    }
+
+
+def _failed(run: _Run, started: datetime, failure: StepFailure, context: BrowserContext) -> Outcome:
+    """A failed run keeps a screenshot and a Playwright trace to show what the page looked like."""
+    transient = failure.transient
+    reason = failure.reason
+    if run.clicked_in_form and not transient:
+        reason += " (the form may have been submitted: check the account before running again)"
+    with suppress(PlaywrightError):  # the page may be gone; the trace still tells
+        run.evidence.screenshot(run.page, "failure_screenshot")
+    if run.options.trace_on_failure:
+        run.evidence.trace(context)
+        run.trace_kept = True
+    outcome = _finish(run, started, OutcomeStatus.FAILED, reason)
+    return replace(outcome, transient=transient, retry_after_seconds=failure.retry_after)
+
+
+def write_outcome(outcome: Outcome, directory: Path) -> Path:
+    """Keep the outcome beside its evidence as JSON (what a fleet host sends back)."""
+    path = directory / outcome.task_id / "outcome.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outcome.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    return path

@@ -1,0 +1,72 @@
+"""Writing a task's proof to disk: screenshots, records and traces, each with its SHA-256.
+
+Files go to `<evidence root>/<task id>/`; paths in the outcome are relative to the root, so
+the evidence store can move (or be copied back from a fleet host) without rewriting records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page
+
+from orchestrator.automation.outcomes import EvidenceFile
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class EvidenceWriter:
+    """Collects one task's evidence files under `root/task_id/`."""
+
+    def __init__(self, root: Path, task_id: str) -> None:
+        self.root = root
+        self.directory = root / task_id
+        self._files: list[EvidenceFile] = []
+
+    @property
+    def files(self) -> tuple[EvidenceFile, ...]:
+        return tuple(self._files)
+
+    def _path(self, name: str) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / name
+
+    def _keep(self, kind: str, path: Path, url: str | None) -> None:
+        self._files.append(
+            EvidenceFile(
+                kind=kind,
+                path=path.relative_to(self.root).as_posix(),
+                sha256=sha256_of(path),
+                url=url,
+                captured_at=datetime.now(UTC),
+            )
+        )
+
+    def screenshot(self, page: Page, kind: str) -> None:
+        """A PNG of what the page shows now."""
+        path = self._path(f"{kind}.png")
+        page.screenshot(path=path)
+        self._keep(kind, path, page.url)
+
+    def record(self, kind: str, data: dict[str, Any], *, url: str | None) -> None:
+        """A JSON record (the verified control state, a confirmation...)."""
+        path = self._path(f"{kind}.json")
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        self._keep(kind, path, url)
+
+    def trace(self, context: BrowserContext) -> None:
+        """Stop the context's Playwright trace and keep it (failures only)."""
+        path = self._path("trace.zip")
+        context.tracing.stop(path=path)
+        self._keep("trace", path, None)
