@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,14 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from orchestrator.automation.evidence import EvidenceWriter
-from orchestrator.automation.locate import StepFailure, accessible_name, aria_description, resolve
+from orchestrator.automation.locate import (
+    StepFailure,
+    accessible_name,
+    aria_description,
+    control_locator,
+    failure_acting_on,
+    find_optional,
+)
 from orchestrator.automation.outcomes import (
     ControlReading,
     EngineTask,
@@ -50,10 +57,10 @@ from orchestrator.policies import (
     site_path,
 )
 from orchestrator.policies.errors import TemplateRenderError
+from orchestrator.policies.matching import is_regex_form
 
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 20_000
-SAVE_POLL_MS = 50
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -204,19 +211,36 @@ def _outcome_without_browser(task: EngineTask, started: datetime) -> Outcome | N
     return None
 
 
+def _deny_list_pattern(deny_prefixes: Iterable[str]) -> re.Pattern[str]:
+    """A loose pattern for URLs that may be deny-listed: any prefix anywhere, each character
+    plain or percent-encoded. It only chooses which requests to look at; `is_denied` decides."""
+
+    def loose(character: str) -> str:
+        encoded = "%" + format(ord(character), "02x") if character.isascii() else None
+        options = [re.escape(character)] + ([encoded] if encoded else [])
+        return "(?:" + "|".join(options) + ")"
+
+    alternatives = ("".join(loose(c) for c in prefix.rstrip("/")) for prefix in deny_prefixes)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
 def _guard_deny_list(context: BrowserContext, run: _Run) -> None:
-    """Abort any request to a deny-listed path (closing or hibernating the account...)."""
+    """Abort any request to a deny-listed path (closing or hibernating the account...).
 
-    def denied(url: str) -> bool:
-        path = site_path(url, run.policy, run.task.base_url)
-        return path is not None and is_denied(path, run.policy.deny_urls)
+    Only URLs that look like a deny-listed path are intercepted (matched in the browser
+    driver), so ordinary page loads pay nothing for the guard.
+    """
 
-    def refuse(route: Route) -> None:
-        run.denied_attempts.append(route.request.url)
-        route.abort("blockedbyclient")
+    def check(route: Route) -> None:
+        path = site_path(route.request.url, run.policy, run.task.base_url)
+        if path is not None and is_denied(path, run.policy.deny_urls):
+            run.denied_attempts.append(route.request.url)
+            route.abort("blockedbyclient")
+        else:
+            route.fallback()
 
     if run.policy.deny_urls:
-        context.route(denied, refuse)
+        context.route(_deny_list_pattern(run.policy.deny_urls), check)
 
 
 def _drive(run: _Run, started: datetime) -> Outcome:
@@ -286,7 +310,12 @@ def _check_session(run: _Run) -> None:
 
 
 def _page_shows(page: Page, texts: Iterable[str]) -> bool:
-    return any(page.get_by_text(compile_text_match(text)).count() > 0 for text in texts)
+    """Whether any of the texts is on the page (one round trip for all of them)."""
+    combined: Locator | None = None
+    for text in texts:
+        found = page.get_by_text(compile_text_match(text))
+        combined = found if combined is None else combined.or_(found)
+    return combined is not None and combined.count() > 0
 
 
 def _assert_on_policy_page(run: _Run) -> None:
@@ -303,37 +332,40 @@ def _transient_error_on_page(run: _Run) -> str | None:
     return None
 
 
-def _control(run: _Run, name: str, *, optional: bool = False) -> Locator | None:
-    control = run.policy.controls[name]
+def _locator(run: _Run, name: str) -> Locator:
+    """The locator of a required control; the first action on it waits for exactly one match."""
+    return control_locator(run.page, run.policy.controls[name])
+
+
+@contextmanager
+def _acting_on(run: _Run, name: str) -> Iterator[None]:
+    """Turn Playwright's errors while acting on a control into fail-closed step failures."""
     try:
-        found = resolve(
-            run.page, name, control, optional=optional, timeout_ms=run.options.action_timeout_ms
-        )
-    except StepFailure as failure:
-        # A missing control on an error page is the site's hiccup, not a changed page.
-        error = _transient_error_on_page(run)
-        if error is not None:
-            raise StepFailure(f"the site showed an error: {error}", transient=True) from failure
-        raise
-    if (
-        found is not None
-        and control.context_text_any
-        and not _page_shows(run.page, control.context_text_any)
-    ):
-        raise StepFailure(
-            f"the page around {name!r} no longer says any of {list(control.context_text_any)}: "
-            "its wording changed; review the policy before running it again"
-        )
-    return found
+        yield
+    except PlaywrightError as exc:
+        control = run.policy.controls[name]
+        failure = failure_acting_on(exc, _locator(run, name), name, control)
+        if not failure.transient:
+            # A missing control on an error page is the site's hiccup, not a changed page.
+            error = _transient_error_on_page(run)
+            if error is not None:
+                raise StepFailure(f"the site showed an error: {error}", transient=True) from exc
+        raise failure from exc
 
 
-def _required(run: _Run, name: str) -> Locator:
-    found = _control(run, name)
-    assert found is not None
-    return found
+def _optional(run: _Run, name: str) -> Locator | None:
+    return find_optional(run.page, name, run.policy.controls[name])
 
 
-def _refuse_denied_name(run: _Run, locator: Locator) -> None:
+def _refuse_denied_name(run: _Run, control_name: str, locator: Locator) -> None:
+    """Never act on an element whose accessible name is deny-listed ("Close account"...).
+
+    Plain label variants were checked against deny_names when the policy loaded; only a
+    regex variant can match an unforeseen name, so only then is the live name read.
+    """
+    control = run.policy.controls[control_name]
+    if not run.policy.deny_names or not any(is_regex_form(name) for name in control.names):
+        return
     name = accessible_name(locator)
     for pattern in run.policy.deny_names:
         if compile_text_match(pattern).search(name):
@@ -365,21 +397,55 @@ def _perform(run: _Run, step: Step) -> None:
 
 
 def _dismiss(run: _Run, action: Dismiss) -> None:
-    found = _control(run, action.control, optional=action.optional)
+    found = _optional(run, action.control) if action.optional else _locator(run, action.control)
     if found is None:
         return
-    _refuse_denied_name(run, found)
-    found.click()
-    found.wait_for(state="hidden")
+    _refuse_denied_name(run, action.control, found)
+    with _acting_on(run, action.control):
+        found.click()
+        found.wait_for(state="hidden")
 
 
-def _is_checked(locator: Locator) -> bool:
-    return locator.is_checked()
+# The switch's state as the page holds it, and the page's text for the drift detector.
+_READ_SWITCH = """element => ({
+    checked: element instanceof HTMLInputElement
+        ? element.checked : element.getAttribute("aria-checked") === "true",
+    text: document.body.innerText,
+})"""
+
+# Resolves once the switch has settled: not saving any more, and either in the wanted state or
+# with an alert on the page. One round trip, however long the site takes to save.
+_SETTLE = """async (element, [wanted, timeoutMs]) => {
+    const state = () => element instanceof HTMLInputElement
+        ? element.checked : element.getAttribute("aria-checked") === "true";
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const busy = element.getAttribute("aria-busy") === "true" || element.disabled;
+        const alert = [...document.querySelectorAll("[role=alert]")]
+            .some((node) => node.innerText.trim() !== "");
+        if (!busy && (state() === wanted || alert)) return {checked: state(), settled: true};
+        if (Date.now() > deadline) return {checked: state(), settled: false};
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}"""
+
+
+def _checked_in(aria: str) -> bool:
+    """The checked state from an accessibility snapshot line (`- switch "…" [checked]`)."""
+    return "[checked]" in aria or "[checked=true]" in aria
 
 
 def _ensure(run: _Run, action: Ensure) -> None:
-    control = _required(run, action.control)
-    before = _is_checked(control)
+    control = _locator(run, action.control)
+    with _acting_on(run, action.control):
+        read = control.evaluate(_READ_SWITCH)
+    context_text = run.policy.controls[action.control].context_text_any
+    if context_text and not any(compile_text_match(t).search(read["text"]) for t in context_text):
+        raise StepFailure(
+            f"the page around {action.control!r} no longer says any of {list(context_text)}: "
+            "its wording changed; review the policy before running it again"
+        )
+    before = bool(read["checked"])
     run.reading.setdefault("checked_before", before)
     run.reading["control"] = action.control
     if before == action.checked:
@@ -387,72 +453,81 @@ def _ensure(run: _Run, action: Ensure) -> None:
     if run.task.mode == "verify":
         run.drifted = True  # a read-only check never clicks
         return
-    _refuse_denied_name(run, control)
-    control.click()
-    _wait_for_saved_state(run, control, action.checked)
-    run.changed = True
-
-
-def _wait_for_saved_state(run: _Run, control: Locator, wanted: bool) -> None:
-    """Wait until the switch shows `wanted` and is no longer saving; an error means retry."""
-    deadline = _now().timestamp() + run.options.action_timeout_ms / 1000
-    while True:
-        error = _transient_error_on_page(run)
-        if error is not None:
-            raise StepFailure(f"the site did not save the change: {error}", transient=True)
-        busy = control.get_attribute("aria-busy") == "true" or control.is_disabled()
-        if not busy and _is_checked(control) == wanted:
-            return
-        if _now().timestamp() > deadline:
-            raise StepFailure("the switch did not settle in the wanted state", transient=True)
-        run.page.wait_for_timeout(SAVE_POLL_MS)
+    _refuse_denied_name(run, action.control, control)
+    with _acting_on(run, action.control):
+        control.click()
+        settled = control.evaluate(_SETTLE, [action.checked, run.options.action_timeout_ms])
+    if settled["checked"] == action.checked and settled["settled"]:
+        run.changed = True
+        return
+    if not settled["settled"]:
+        raise StepFailure("the switch did not settle in the wanted state", transient=True)
+    error = _transient_error_on_page(run)
+    raise StepFailure(
+        f"the site did not save the change: {error or 'the switch reverted'}", transient=True
+    )
 
 
 def _fill(run: _Run, action: Fill) -> None:
-    control = _required(run, action.control)
-    _refuse_denied_name(run, control)
+    control = _locator(run, action.control)
     try:
         value = render_template(action.value, run.task.employee.template_context())
     except TemplateRenderError as exc:
         raise StepFailure(exc.message) from exc
-    control.fill(value)
+    with _acting_on(run, action.control):
+        _refuse_denied_name(run, action.control, control)
+        control.fill(value)
+
+
+_SELECT_OPTIONS = """element => element instanceof HTMLSelectElement
+    ? [...element.options].map((option) => option.label.trim())
+    : null"""
 
 
 def _select(run: _Run, action: Select) -> None:
-    control = _required(run, action.control)
+    """Choose an option in a dropdown (by its label) or a radio group (by the radio's name)."""
+    control = _locator(run, action.control)
     wanted = compile_text_match(action.option)
-    role = aria_description(control).removeprefix("- ").split(" ", 1)[0]
-    if role == "radiogroup":
-        options = control.get_by_role("radio", name=wanted)
-        if options.count() != 1:
-            raise StepFailure(f"{options.count()} radio options match {action.option!r}")
-        options.check()
+    with _acting_on(run, action.control):
+        labels: list[str] | None = control.evaluate(_SELECT_OPTIONS)
+    if labels is None:  # a radio group
+        radios = control.get_by_role("radio", name=wanted)
+        try:
+            radios.check()
+        except PlaywrightError as exc:
+            raise StepFailure(
+                f"{radios.count()} radio options of {action.control!r} match {action.option!r}"
+            ) from exc
         return
-    labels = [label.strip() for label in control.locator("option").all_inner_texts()]
     matching = [label for label in labels if wanted.search(label)]
     if len(matching) != 1:
         raise StepFailure(
             f"{len(matching)} options of {action.control!r} match {action.option!r} "
             f"(options: {labels})"
         )
-    control.select_option(label=matching[0])
+    with _acting_on(run, action.control):
+        control.select_option(label=matching[0])
 
 
 def _click(run: _Run, action: Click) -> None:
-    found = _control(run, action.control, optional=action.optional)
+    found = _optional(run, action.control) if action.optional else _locator(run, action.control)
     if found is None:
         return
-    _refuse_denied_name(run, found)
-    if run.policy.submit_once:
-        run.clicked_in_form = True
-    found.click()
+    with _acting_on(run, action.control):
+        _refuse_denied_name(run, action.control, found)
+        if run.policy.submit_once:
+            run.clicked_in_form = True
+        found.click()
     run.page.wait_for_load_state("load")
     _check_denied(run)
 
 
 def _capture(run: _Run, action: Capture) -> None:
-    source = _required(run, action.control) if action.control else run.page.locator("body")
-    text = source.inner_text(timeout=run.options.action_timeout_ms)
+    if action.control is None:
+        text = run.page.locator("body").inner_text()
+    else:
+        with _acting_on(run, action.control):
+            text = _locator(run, action.control).inner_text()
     if action.text_pattern is None:
         value = text.strip()
     else:
@@ -479,10 +554,11 @@ def _verify(run: _Run, started: datetime) -> Outcome:
         _perform(run, step)
     run.step = "verify"
     if verify.control_state is not None:
-        control = _required(run, verify.control_state.control)
-        after = _is_checked(control)
+        control = _locator(run, verify.control_state.control)
+        with _acting_on(run, verify.control_state.control):
+            run.reading["aria"] = aria_description(control)
+        after = _checked_in(run.reading["aria"])
         run.reading["checked_after"] = after
-        run.reading["aria"] = aria_description(control)
         run.reading.setdefault("control", verify.control_state.control)
         if after != verify.control_state.checked:
             if run.task.mode == "verify":

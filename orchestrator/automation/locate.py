@@ -48,30 +48,42 @@ def control_locator(page: Page, control: Control) -> Locator:
     return combined
 
 
-def resolve(
-    page: Page, control_name: str, control: Control, *, optional: bool, timeout_ms: float
-) -> Locator | None:
-    """The one element for `control`, None if optional and absent; fails closed otherwise.
+def find_optional(page: Page, control_name: str, control: Control) -> Locator | None:
+    """The one element for an optional control as the page stands now, or None.
 
-    A required control is waited for (pages render asynchronously); an optional one is looked
-    for once, as the page stands, so a run without a cookie banner loses no time.
+    Optional controls (a cookie banner's button) are looked for once, not waited for, so a
+    run without the banner loses no time; two matches still fail closed.
     """
     locator = control_locator(page, control)
-    if optional:
-        count = locator.count()
-        if count == 0:
-            return None
-    else:
-        try:
-            locator.first.wait_for(state="visible", timeout=timeout_ms)
-        except PlaywrightError as exc:
-            raise StepFailure(f"no element matches {_describe(control_name, control)}") from exc
-        count = locator.count()
+    count = locator.count()
+    if count == 0:
+        return None
     if count > 1:
-        raise StepFailure(
-            f"{count} elements match {_describe(control_name, control)}; refusing to guess"
-        )
+        raise _ambiguous(control_name, control, count)
     return locator
+
+
+def failure_acting_on(
+    exc: PlaywrightError, locator: Locator, control_name: str, control: Control
+) -> StepFailure:
+    """Why acting on a control failed, from Playwright's error (it waits and acts in strict
+    mode, so one round trip finds the element, refuses a second match and acts)."""
+    text = str(exc)
+    if "strict mode violation" in text:
+        return _ambiguous(control_name, control, locator.count())
+    if "resolved to" in text:  # found, but it never became usable (disabled, covered...)
+        first_line = text.splitlines()[0]
+        return StepFailure(
+            f"{_describe(control_name, control)} was found but could not be used: {first_line}",
+            transient=True,
+        )
+    return StepFailure(f"no element matches {_describe(control_name, control)}")
+
+
+def _ambiguous(control_name: str, control: Control, count: int) -> StepFailure:
+    return StepFailure(
+        f"{count} elements match {_describe(control_name, control)}; refusing to guess"
+    )
 
 
 def aria_description(locator: Locator) -> str:
