@@ -174,9 +174,8 @@ def main() -> None:
     print(f"bare Playwright loop {bare:6.1f} s  {bare_rate:5.2f} employees/s")
     print(f"engine               {engine:6.1f} s  {engine_rate:5.2f} employees/s")
     ratio = engine_rate / bare_rate
-    print(
-        f"ratio engine/bare    {ratio:5.2f}  (goal at least 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
-    )
+    verdict = "met" if ratio >= 0.85 else "NOT met"
+    print(f"ratio engine/bare    {ratio:5.2f}  (goal at least 0.85: {verdict})")
 
 
 if __name__ == "__main__":
