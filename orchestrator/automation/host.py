@@ -1,0 +1,73 @@
+"""What a fleet host runs: `python -m orchestrator.automation.host BATCH --out RESULT.tar.gz`.
+
+It decrypts this host's batch with the key in `OPTOUT_BATCH_KEY`, runs every task in one
+browser (a fresh context per employee), and packs each task's outcome and evidence into one
+archive for the controller to fetch. Task failures are outcomes inside the archive; only a
+batch that cannot run at all (no key, altered batch, no browser) exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from orchestrator.automation.batch import BatchError, decode_batch
+from orchestrator.automation.browser import launch_chromium
+from orchestrator.automation.engine import run_tasks, write_outcome
+from orchestrator.core.errors import OrchestratorError
+
+KEY_VARIABLE = "OPTOUT_BATCH_KEY"
+EXIT_BATCH_UNUSABLE = 3
+
+
+def run_batch_file(batch: Path, result: Path, *, key: bytes) -> Counter[str]:
+    """Run a batch file and write the result archive; returns the count of each status."""
+    statuses: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory(prefix="optout-host-") as directory:
+        work = Path(directory)
+        tasks = decode_batch(batch.read_bytes(), key=key, work_dir=work)
+        evidence = work / "evidence"
+        evidence.mkdir(exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                for outcome in run_tasks(browser, tasks):
+                    write_outcome(outcome, evidence)
+                    statuses[outcome.status.value] += 1
+            finally:
+                browser.close()
+        with tarfile.open(result, "w:gz") as archive:
+            archive.add(evidence, arcname=".")
+    result.chmod(0o600)
+    return statuses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run this host's opt-out batch.")
+    parser.add_argument("batch", type=Path)
+    parser.add_argument("--out", type=Path, required=True, help="result archive (.tar.gz)")
+    args = parser.parse_args(argv)
+    key = os.environ.get(KEY_VARIABLE)
+    if not key:
+        print(f"{KEY_VARIABLE} is not set: cannot open the batch", file=sys.stderr)
+        return EXIT_BATCH_UNUSABLE
+    try:
+        statuses = run_batch_file(args.batch, args.out, key=key.encode("ascii"))
+    except (BatchError, OrchestratorError, OSError, PlaywrightError) as exc:
+        print(f"the batch could not run: {exc}", file=sys.stderr)
+        return EXIT_BATCH_UNUSABLE
+    print(json.dumps({"tasks": sum(statuses.values()), "statuses": dict(statuses)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""A batch through real ansible-runner and real Chromium against the replica."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestrator.automation.batch import encode_batch, new_batch_key
+from orchestrator.automation.outcomes import EmployeeFacts, EngineTask
+from orchestrator.policies import load_policies
+from orchestrator.replica import Behaviour, Platform
+from orchestrator.runner.ansible import FleetHost, run_playbook
+
+pytestmark = [pytest.mark.browser, pytest.mark.ansible]
+
+REPO = Path(__file__).resolve().parents[2]
+POLICIES = load_policies(REPO / "policies")
+
+
+def _task(replica, tmp_path: Path, account: str, policy_id: str) -> EngineTask:
+    return EngineTask(
+        task_id=f"{account}-{policy_id}",
+        policy=POLICIES.get(policy_id),
+        employee=EmployeeFacts(f"{account}@example.com", "Fleet Person", "Ops", "DE"),
+        storage_state=replica.client.storage_state(Platform.LINKEDIN, account),
+        evidence_dir=tmp_path / "unused",
+        base_url=f"{replica.base_url}/linkedin",
+        on=date(2026, 11, 23),
+    )
+
+
+def _outcomes(archive: Path, into: Path) -> dict[str, dict]:
+    with tarfile.open(archive) as packed:
+        packed.extractall(into, filter="data")
+    return {
+        path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in into.glob("*/outcome.json")
+    }
+
+
+def test_one_run_opts_out_a_hosts_employees_and_leaks_no_secret(replica, tmp_path: Path) -> None:
+    for account, behaviours in (("fleet-a", ()), ("fleet-b", (Behaviour.ALREADY_OPTED_OUT,))):
+        replica.client.seed_account(Platform.LINKEDIN, account, behaviours=behaviours)
+    tasks = [
+        _task(replica, tmp_path, "fleet-a", "linkedin-genai-training"),
+        _task(replica, tmp_path, "fleet-a", "linkedin-data-processing-objection"),
+        _task(replica, tmp_path, "fleet-b", "linkedin-genai-training"),
+    ]
+    key = new_batch_key()
+    local = FleetHost("localhost")
+    gone = FleetHost("gone.invalid", connection="ssh", address="127.0.0.1", port=1)
+    result = run_playbook(
+        batches={local: encode_batch(tasks, key=key), gone: encode_batch(tasks[:1], key=key)},
+        key=key,
+        playbooks_dir=REPO / "playbooks",
+        work_root=tmp_path / "runs",
+        forks=2,
+    )
+
+    assert result.hosts["gone.invalid"].unreachable
+    assert result.hosts["gone.invalid"].archive is None
+    archive = result.hosts["localhost"].archive
+    assert archive is not None, result.hosts["localhost"].error
+    outcomes = _outcomes(archive, tmp_path / "back")
+    assert {task_id: o["status"] for task_id, o in outcomes.items()} == {
+        "fleet-a-linkedin-genai-training": "changed",
+        "fleet-a-linkedin-data-processing-objection": "changed",
+        "fleet-b-linkedin-genai-training": "already_compliant",
+    }
+    assert (tmp_path / "back" / "fleet-a-linkedin-genai-training" / "screenshot_after.png").exists()
+    state = replica.client.account_state(Platform.LINKEDIN, "fleet-a")
+    assert state.toggles["data_for_ai_improvement"] is False
+    assert len(state.objection_submissions) == 1
+    assert result.event_log is not None and any(result.event_log.iterdir())
+
+    secrets = [key] + [
+        cookie["value"].encode() for task in tasks for cookie in task.storage_state["cookies"]
+    ]
+    for path in result.private_data_dir.rglob("*"):
+        if path.is_file() and path.suffix != ".gz":
+            content = path.read_bytes()
+            for secret in secrets:
+                assert secret not in content, f"secret found in {path}"
+
+
+def test_a_batch_that_cannot_be_opened_fails_the_host_with_a_reason(
+    replica, tmp_path: Path
+) -> None:
+    replica.client.seed_account(Platform.LINKEDIN, "fleet-c")
+    tasks = [_task(replica, tmp_path, "fleet-c", "linkedin-genai-training")]
+    result = run_playbook(
+        batches={FleetHost("localhost"): encode_batch(tasks, key=new_batch_key())},
+        key=new_batch_key(),  # not the key the batch was encrypted with
+        playbooks_dir=REPO / "playbooks",
+        work_root=tmp_path / "runs",
+    )
+    host = result.hosts["localhost"]
+    assert host.archive is None
+    assert not host.unreachable
+    assert "exit code 3" in (host.error or "")
+    assert "cannot be decrypted" in (host.error or "")
+    state = replica.client.account_state(Platform.LINKEDIN, "fleet-c")
+    assert state.toggles["data_for_ai_improvement"] is True
