@@ -58,4 +58,5 @@ class Exemption(SQLModel, table=True):
     policy_version: str = Field(max_length=64)
     rule: str = Field(max_length=500)
     source: str = Field(max_length=1000)
+    reason: str = Field(max_length=2000)
     decided_at: datetime = Field(sa_type=UTCDateTime)

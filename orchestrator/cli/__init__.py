@@ -11,7 +11,19 @@ import sys
 
 import typer
 
-from orchestrator.cli import audit, db, demo, employees, policies, replica, run_policy, sessions
+from orchestrator.cli import (
+    audit,
+    campaigns,
+    db,
+    demo,
+    employees,
+    mail,
+    policies,
+    replica,
+    run_policy,
+    serve,
+    sessions,
+)
 from orchestrator.cli.context import report_failure
 
 app = typer.Typer(
@@ -27,6 +39,9 @@ app.add_typer(sessions.app, name="sessions")
 app.add_typer(policies.app, name="policies")
 app.add_typer(replica.app, name="replica")
 app.add_typer(audit.app, name="audit")
+app.add_typer(campaigns.app, name="campaign")
+app.add_typer(mail.app, name="mail")
+app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("run-policy")(run_policy.run_policy_command)
 

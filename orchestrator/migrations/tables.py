@@ -9,6 +9,7 @@ from orchestrator.consent import models as consent
 from orchestrator.employees import models as employees
 from orchestrator.evidence import models as evidence
 from orchestrator.jobs import models as jobs
+from orchestrator.notifications import models as notifications
 
-TABLE_MODULES = (admins, audit, campaigns, consent, employees, evidence, jobs)
+TABLE_MODULES = (admins, audit, campaigns, consent, employees, evidence, jobs, notifications)
 metadata = SQLModel.metadata

@@ -1,0 +1,61 @@
+"""Reading the durations and moments admins type: `3d`, `2026-12-03T18:00` in a time zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orchestrator.core.clock import as_utc
+from orchestrator.core.errors import OrchestratorError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+class TimingError(OrchestratorError):
+    """A duration, time or time zone that cannot be read."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """`12h`, `3d` or `2w` as a timedelta."""
+    match = _DURATION.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise TimingError(
+            f"cannot read the duration {text!r}: write a whole number of hours, days or weeks "
+            "such as 12h, 3d or 1w"
+        )
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (Europe/Berlin, UTC...)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TimingError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC"
+        ) from exc
+
+
+def parse_moment(text: str, *, timezone: str, end_of_day: bool = False) -> datetime:
+    """An ISO 8601 date or date-time as UTC; without an offset it is read in `timezone`.
+
+    A bare date means the start of that day, or its last minute with `end_of_day` (a deadline
+    of `2026-12-03` lasts all of that day).
+    """
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).date()
+            moment = datetime.combine(day, time(23, 59) if end_of_day else time(0, 0))
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise TimingError(
+            f"cannot read the time {text!r}: write ISO 8601 such as 2026-12-03 or "
+            "2026-12-03T18:00 (optionally with an offset such as +01:00)"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(timezone))
+    return as_utc(moment)

@@ -1,0 +1,150 @@
+"""Every failure as a clear answer: an HTML page for people, JSON under `/api`.
+
+Errors people can cause carry their own status (OrchestratorError); unknown addresses and
+methods come from routing; a database that cannot be reached is 503 with Retry-After. Anything
+else is a bug: it is logged with its traceback and answered with a plain 500 page that leaks
+nothing. Each page says what happened and what to do next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from orchestrator.consent.errors import (
+    InvalidLinkError,
+    RequestUnavailableError,
+    UnknownLinkError,
+)
+from orchestrator.core.errors import OrchestratorError
+from orchestrator.web.context import web_context
+from orchestrator.web.csrf import CsrfError
+from orchestrator.web.forms import FormError
+
+logger = logging.getLogger("optout.web")
+
+_NEXT_STEPS: dict[type[Exception], str] = {
+    InvalidLinkError: (
+        "Open the link from the email again. If your mail program split it over two lines, copy "
+        "the whole address into your browser."
+    ),
+    UnknownLinkError: (
+        "The request may have been withdrawn. If you expected one, write to the address below."
+    ),
+    RequestUnavailableError: "Nothing will be done. Write to the address below if in doubt.",
+    CsrfError: "Go back, reload the page, and press the button again.",
+    FormError: "Go back to the page and use its buttons.",
+}
+_TITLES = {
+    HTTPStatus.BAD_REQUEST: "This link does not work",
+    HTTPStatus.FORBIDDEN: "Your answer was not recorded",
+    HTTPStatus.NOT_FOUND: "Nothing here",
+    HTTPStatus.METHOD_NOT_ALLOWED: "Not possible here",
+    HTTPStatus.CONFLICT: "This cannot be done now",
+    HTTPStatus.GONE: "This request is no longer available",
+    HTTPStatus.SERVICE_UNAVAILABLE: "Temporarily unavailable",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "Something went wrong on our side",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """Whether to answer in JSON: API paths, or clients that accept JSON and not HTML."""
+    if request.url.path == "/api" or request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    next_step: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error as JSON or as a page with a title, the message and what to do next."""
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"status": status, "message": message}}, status_code=status, headers=headers
+        )
+    web = web_context(request)
+    context: dict[str, Any] = {
+        "title": _TITLES.get(HTTPStatus(status), HTTPStatus(status).phrase),
+        "message": message[:1].upper() + message[1:],
+        "next_step": next_step,
+        "status": status,
+    }
+    return web.templates.TemplateResponse(
+        request, "error.html", context, status_code=status, headers=headers
+    )
+
+
+def _next_step(exc: Exception) -> str | None:
+    for kind, step in _NEXT_STEPS.items():
+        if isinstance(exc, kind):
+            return step
+    return None
+
+
+async def _orchestrator_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OrchestratorError)
+    return error_response(request, int(exc.status), exc.message, next_step=_next_step(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {
+        404: "there is no page at this address",
+        405: f"this address does not accept {request.method} requests",
+    }
+    message = messages.get(exc.status_code) or str(exc.detail)
+    return error_response(request, exc.status_code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    status = 422 if wants_json(request) else 400
+    return error_response(request, status, f"the request is not valid ({problems})")
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    logger.error("database unavailable: %s", exc)
+    return error_response(
+        request,
+        503,
+        "the service cannot reach its database right now; nothing was recorded",
+        next_step="Try again in a few minutes.",
+        headers={"Retry-After": "60"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        request,
+        500,
+        "the service failed to handle this request; nothing was recorded",
+        next_step="Try again in a few minutes; if it keeps failing, tell IT.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every kind of failure with the right status and a page or JSON."""
+    app.add_exception_handler(OrchestratorError, _orchestrator_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

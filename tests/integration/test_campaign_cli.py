@@ -1,0 +1,103 @@
+"""`optout campaign`, `optout mail` as an admin runs them: real processes, real SMTP, no traces."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PEOPLE = (
+    "email,name,department,country,linkedin_url\n"
+    "ann@example.com,Ann Lee,Engineering,DE,https://www.linkedin.com/in/ann-lee\n"
+    "bob@example.com,Bob Stone,Sales,US,\n"
+)
+
+
+def optout(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database_url: str, smtp_sink) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
+    env.update(
+        {
+            "OPTOUT_DATA_DIR": str(tmp_path / "data"),
+            "OPTOUT_DATABASE_URL": database_url,
+            "OPTOUT_POLICIES_DIR": str(REPO / "policies"),
+            "OPTOUT_SECRET_KEY": "cli-test-secret-" + "k" * 32,
+            "OPTOUT_SMTP_HOST": smtp_sink.host,
+            "OPTOUT_SMTP_PORT": str(smtp_sink.port),
+            "OPTOUT_PUBLIC_BASE_URL": "https://optout.example.com",
+            "COLUMNS": "200",
+        }
+    )
+    return env
+
+
+def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smtp_sink) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE, encoding="utf-8")
+    assert optout(cli_env, "employees", "import", str(people), cwd=tmp_path).returncode == 0
+
+    refused = optout(
+        cli_env, "campaign", "create", "--name", "X", "--policy", "nope", "--all", cwd=tmp_path
+    )
+    assert refused.returncode == 2
+    assert "unknown policy 'nope'" in refused.stderr
+    created = optout(
+        cli_env,
+        "campaign",
+        "create",
+        "--name",
+        "LinkedIn AI opt-out",
+        "--policy",
+        "linkedin-genai-training",
+        "--policy",
+        "linkedin-data-processing-objection",
+        "--department",
+        "Engineering",
+        "--email",
+        "bob@example.com",
+        "--deadline",
+        "2099-01-31",
+        "--timezone",
+        "Europe/Berlin",
+        "--remind-every",
+        "3d",
+        cwd=tmp_path,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "Created campaign 1 (draft)" in created.stdout
+
+    launched = optout(cli_env, "campaign", "launch", "1", cwd=tmp_path)
+    assert launched.returncode == 0, launched.stderr
+    assert "2 asked for consent" in launched.stdout
+    assert "Mail: 2 sent" in launched.stdout
+    assert sorted(m["To"] for m in smtp_sink.messages) == ["ann@example.com", "bob@example.com"]
+
+    status = json.loads(
+        optout(cli_env, "campaign", "status", "1", "--format", "json", cwd=tmp_path).stdout
+    )
+    assert status["consents"]["pending"] == 2
+    assert status["mail"]["sent"] == 2
+    assert status["campaign"]["consent_deadline"] == "2099-01-31T22:59:00+00:00"
+    assert status["campaign"]["reminder_interval_hours"] == 72
+    assert "paused" in optout(cli_env, "campaign", "pause", "1", cwd=tmp_path).stdout
+    cancelled = optout(cli_env, "campaign", "cancel", "1", "--reason", "test", cwd=tmp_path)
+    assert "it is now cancelled" in cancelled.stdout
