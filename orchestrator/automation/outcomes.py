@@ -112,3 +112,36 @@ class Outcome:
         for item in data["evidence"]:
             item["captured_at"] = item["captured_at"].isoformat()
         return data
+
+
+def outcome_from_dict(data: dict[str, Any]) -> Outcome:
+    """Rebuild an Outcome from its `as_dict()` form (what comes back from a fleet host)."""
+    control = data.get("control")
+    return Outcome(
+        task_id=data["task_id"],
+        policy_id=data["policy_id"],
+        policy_version=data["policy_version"],
+        status=OutcomeStatus(data["status"]),
+        message=data["message"],
+        started_at=datetime.fromisoformat(data["started_at"]),
+        finished_at=datetime.fromisoformat(data["finished_at"]),
+        step=data.get("step"),
+        transient=bool(data.get("transient")),
+        retry_after_seconds=data.get("retry_after_seconds"),
+        rule_id=data.get("rule_id"),
+        rule_source=data.get("rule_source"),
+        employee_action=data.get("employee_action"),
+        final_url=data.get("final_url"),
+        control=ControlReading(**control) if control else None,
+        captured=dict(data.get("captured") or {}),
+        evidence=tuple(
+            EvidenceFile(
+                kind=item["kind"],
+                path=item["path"],
+                sha256=item["sha256"],
+                url=item.get("url"),
+                captured_at=datetime.fromisoformat(item["captured_at"]),
+            )
+            for item in data.get("evidence", [])
+        ),
+    )

@@ -23,6 +23,7 @@ from orchestrator.cli import (
     run_policy,
     serve,
     sessions,
+    worker,
 )
 from orchestrator.cli.context import report_failure
 
@@ -44,6 +45,7 @@ app.add_typer(mail.app, name="mail")
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("run-policy")(run_policy.run_policy_command)
+app.command("worker")(worker.worker_command)
 
 
 def main() -> None:

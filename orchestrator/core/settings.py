@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(
         default=Path("policies"), description="Directory of the policy files (*.yml)."
     )
+    playbooks_dir: Path = Field(
+        default=Path("playbooks"), description="Directory of the Ansible playbooks workers run."
+    )
     replica_url: str | None = Field(
         default=None,
         description="Run every policy against the replica at this URL instead of the real sites.",

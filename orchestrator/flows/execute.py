@@ -1,0 +1,338 @@
+"""One worker cycle: claim due jobs, run them across the fleet in one ansible-runner run, record.
+
+Three short transactions around the slow part: claim (and requeue what dead workers left),
+read what the tasks need, then — with no transaction open while browsers work — one run of
+`playbooks/optout.yml` over the employees' fleet hosts, a heartbeat keeping the leases alive,
+and finally one transaction per job recording its outcome, evidence and audit events.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from orchestrator.automation.batch import encode_batch, new_batch_key
+from orchestrator.automation.outcomes import EngineTask, Outcome, OutcomeStatus, outcome_from_dict
+from orchestrator.core.clock import utcnow
+from orchestrator.core.db import session_scope
+from orchestrator.core.settings import Settings
+from orchestrator.employees.models import Employee
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.evidence.service import EvidenceIntegrityError, keep_evidence
+from orchestrator.flows.engine_tasks import engine_task
+from orchestrator.jobs.models import Job, JobPurpose, Run
+from orchestrator.jobs.queue import (
+    JobClaim,
+    JobResult,
+    claim_jobs,
+    finish_job,
+    heartbeat,
+    requeue_expired,
+)
+from orchestrator.policies import PolicySet
+from orchestrator.runner.ansible import FleetHost, HostResult, run_playbook
+
+LOCAL_HOST = "localhost"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How one worker process takes and runs work."""
+
+    name: str
+    batch_size: int = 20
+    lease: timedelta = timedelta(minutes=15)
+    forks: int = 5
+    run_timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did: how many jobs it took and how each ended."""
+
+    claimed: int
+    states: Counter[str] = field(default_factory=Counter)
+    run_id: int | None = None
+
+
+def result_of(outcome: Outcome) -> JobResult:
+    """The queue's view of an engine outcome."""
+    status = outcome.status
+    if status is OutcomeStatus.NEEDS_EMPLOYEE_ACTION:
+        return JobResult(
+            status.value, outcome.employee_action or outcome.message, needs_employee=True
+        )
+    if status is OutcomeStatus.FAILED:
+        where = f" (at {outcome.step})" if outcome.step else ""
+        return JobResult(
+            status.value,
+            outcome.message + where,
+            transient=outcome.transient,
+            retry_after_seconds=outcome.retry_after_seconds,
+        )
+    # changed, already compliant, not applicable, and a verification that found drift: the
+    # attempt did its work; the outcome says what it found.
+    return JobResult(status.value, outcome.message, succeeded=True)
+
+
+def _fleet_host(name: str | None) -> FleetHost:
+    if not name or name in {LOCAL_HOST, "127.0.0.1"}:
+        return FleetHost(LOCAL_HOST)
+    return FleetHost(name, connection="ssh")
+
+
+def _prior_confirmation(
+    session: Session, *, claim: JobClaim, evidence_root: Path
+) -> dict[str, str] | None:
+    """The confirmation (case number) of an earlier successful submission of this form."""
+    path = session.exec(
+        select(EvidenceRecord.path)
+        .join(Job, col(Job.id) == col(EvidenceRecord.job_id))
+        .where(
+            Job.employee_id == claim.employee_id,
+            Job.policy_id == claim.policy_id,
+            EvidenceRecord.kind == "confirmation",
+        )
+        .order_by(col(EvidenceRecord.id).desc())
+    ).first()
+    if path is None:
+        return None
+    captured: dict[str, str] = json.loads((evidence_root / path).read_text(encoding="utf-8"))
+    return captured
+
+
+def _task_id(claim: JobClaim) -> str:
+    return f"job-{claim.job_id}-attempt-{claim.attempt}"
+
+
+def _prepare(
+    session: Session,
+    claims: list[JobClaim],
+    *,
+    settings: Settings,
+    policies: PolicySet,
+    now: datetime,
+) -> tuple[dict[int, tuple[FleetHost, EngineTask]], dict[int, JobResult]]:
+    """Engine tasks by job (with their host), and results decided without running anything."""
+    tasks: dict[int, tuple[FleetHost, EngineTask]] = {}
+    decided: dict[int, JobResult] = {}
+    evidence_root = settings.resolved_evidence_dir
+    for claim in claims:
+        if claim.policy_id not in policies:
+            decided[claim.job_id] = JobResult("failed", f"policy {claim.policy_id} was removed")
+            continue
+        loaded = policies.get(claim.policy_id)
+        if loaded.version != claim.policy_version:
+            decided[claim.job_id] = JobResult(
+                "failed",
+                f"policy {claim.policy_id} changed since the employee consented "
+                f"(version {claim.policy_version[:12]}, now {loaded.short_version}); "
+                "ask for consent to the new version",
+            )
+            continue
+        employee = session.get(Employee, claim.employee_id)
+        assert employee is not None  # a foreign key guarantees it
+        if not employee.active:
+            decided[claim.job_id] = JobResult("failed", "the employee left the directory")
+            continue
+        prior = None
+        if loaded.policy.submit_once:
+            prior = _prior_confirmation(session, claim=claim, evidence_root=evidence_root)
+        task = engine_task(
+            session,
+            loaded=loaded,
+            employee_email=employee.email,
+            secret=settings.secret(),
+            evidence_dir=evidence_root / "incoming",
+            task_id=_task_id(claim),
+            replica_url=settings.replica_url,
+            mode="verify" if claim.purpose == JobPurpose.VERIFY else "opt_out",
+            on=now.date(),
+            prior_confirmation=prior,
+        )
+        tasks[claim.job_id] = (_fleet_host(employee.fleet_host), task)
+    return tasks, decided
+
+
+class _Heartbeat:
+    """Renews the worker's leases while a run is in progress (a thread with its own session)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        worker: WorkerConfig,
+        job_ids: list[int],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._engine, self._worker, self._job_ids, self._clock = engine, worker, job_ids, clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        interval = self._worker.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            with session_scope(self._engine) as session:
+                heartbeat(
+                    session,
+                    worker=self._worker.name,
+                    job_ids=self._job_ids,
+                    now=self._clock(),
+                    lease=self._worker.lease,
+                )
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _read_archive(host: HostResult, into: Path) -> dict[str, Outcome]:
+    """Unpack a host's archive; outcomes by task id."""
+    assert host.archive is not None
+    into.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(host.archive) as archive:
+        archive.extractall(into, filter="data")  # refuses links and paths leaving `into`
+    outcomes = {}
+    for path in into.glob("*/outcome.json"):
+        outcome = outcome_from_dict(json.loads(path.read_text(encoding="utf-8")))
+        outcomes[outcome.task_id] = outcome
+    return outcomes
+
+
+def run_cycle(
+    engine: Engine,
+    *,
+    settings: Settings,
+    policies: PolicySet,
+    worker: WorkerConfig,
+    clock: Callable[[], datetime] = utcnow,
+) -> CycleReport:
+    """Claim a batch, run it through ansible-runner, and record every job's outcome."""
+    with session_scope(engine) as session:
+        requeue_expired(session, now=clock())
+        claims = claim_jobs(
+            session, worker=worker.name, limit=worker.batch_size, now=clock(), lease=worker.lease
+        )
+    if not claims:
+        return CycleReport(claimed=0)
+    with session_scope(engine) as session:
+        tasks, decided = _prepare(
+            session, claims, settings=settings, policies=policies, now=clock()
+        )
+
+    started = clock()
+    by_host: dict[FleetHost, list[EngineTask]] = {}
+    for host, task in tasks.values():
+        by_host.setdefault(host, []).append(task)
+    run_root = settings.ensure_data_dir() / "runs"
+    run_root.mkdir(exist_ok=True)
+    host_results: dict[str, HostResult] = {}
+    run_result = None
+    if by_host:
+        key = new_batch_key()
+        batches = {host: encode_batch(host_tasks, key=key) for host, host_tasks in by_host.items()}
+        with _Heartbeat(engine, worker=worker, job_ids=list(tasks), clock=clock):
+            run_result = run_playbook(
+                batches=batches,
+                key=key,
+                playbooks_dir=settings.playbooks_dir,
+                work_root=run_root,
+                forks=worker.forks,
+                timeout_seconds=worker.run_timeout_seconds,
+            )
+        host_results = run_result.hosts
+
+    states: Counter[str] = Counter()
+    with session_scope(engine) as session:
+        run = Run(
+            worker=worker.name,
+            status=run_result.status if run_result else "not_needed",
+            return_code=run_result.return_code if run_result else None,
+            job_count=len(claims),
+            event_log_path=str(run_result.event_log)
+            if run_result and run_result.event_log
+            else None,
+            started_at=started,
+            finished_at=clock(),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    outcomes: dict[str, Outcome] = {}
+    sources: dict[str, Path] = {}
+    for name, returned in host_results.items():
+        if returned.archive is not None and run_result is not None:
+            unpacked = run_result.private_data_dir / "unpacked" / name
+            for task_id, outcome in _read_archive(returned, unpacked).items():
+                outcomes[task_id] = outcome
+                sources[task_id] = unpacked
+    for claim in claims:
+        with session_scope(engine) as session:
+            job = session.get(Job, claim.job_id)
+            if job is not None:
+                job.run_id = run_id
+                session.add(job)
+            result = decided.get(claim.job_id)
+            if result is None:
+                result = _result_from_run(
+                    session,
+                    claim,
+                    tasks,
+                    host_results,
+                    outcomes,
+                    sources,
+                    settings=settings,
+                    now=clock(),
+                )
+            state = finish_job(
+                session, job_id=claim.job_id, worker=worker.name, result=result, now=clock()
+            )
+            states[state or "lost_lease"] += 1
+    return CycleReport(claimed=len(claims), states=states, run_id=run_id)
+
+
+def _result_from_run(
+    session: Session,
+    claim: JobClaim,
+    tasks: dict[int, tuple[FleetHost, EngineTask]],
+    host_results: dict[str, HostResult],
+    outcomes: dict[str, Outcome],
+    sources: dict[str, Path],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> JobResult:
+    host, _ = tasks[claim.job_id]
+    task_id = _task_id(claim)
+    outcome = outcomes.get(task_id)
+    if outcome is None:
+        problem = host_results.get(host.name)
+        reason = problem.error if problem and problem.error else "no outcome came back"
+        return JobResult("failed", f"fleet host {host.name}: {reason}", transient=True)
+    try:
+        keep_evidence(
+            session,
+            job_id=claim.job_id,
+            attempt=claim.attempt,
+            outcome=outcome,
+            source_root=sources[task_id],
+            evidence_root=settings.resolved_evidence_dir,
+            now=now,
+        )
+    except EvidenceIntegrityError as exc:
+        # Proof that does not check out never makes a job compliant.
+        return JobResult("failed", f"evidence rejected: {exc.message}", transient=True)
+    return result_of(outcome)

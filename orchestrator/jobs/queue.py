@@ -1,0 +1,293 @@
+"""The job queue: claiming with leases, heartbeats, retries with backoff, and cancellation.
+
+States: `scheduled` (waiting for a run window) → `queued` → `running` → `succeeded`,
+`needs_action`, `failed` or back to `queued` (a transient failure, or a worker that died);
+`queued`, `scheduled` and `running` jobs can be `cancelled`. A claim takes only jobs whose
+consent is approved at that moment, so a revoked consent stops a job even if the revocation
+raced the queue. A worker's writes are fenced by its lease: once another worker has taken a
+job over, the late worker's result is ignored, so no job ends twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, column, exists, func, or_, select, table, update
+from sqlmodel import Session, col
+
+from orchestrator.audit.service import NewEvent, record, record_many
+from orchestrator.core.clock import as_utc
+from orchestrator.core.db import is_postgresql
+from orchestrator.core.errors import ConflictError, NotFoundError
+from orchestrator.jobs.models import Job, JobState
+
+# Consent rows are the consent room's; the queue only asks whether one stands.
+_consents = table("consents", column("id"), column("state"))
+APPROVED = "approved"
+
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+FINAL_STATES = frozenset(
+    {JobState.SUCCEEDED, JobState.NEEDS_ACTION, JobState.FAILED, JobState.CANCELLED}
+)
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """A job a worker now holds, with what it needs to build the engine task."""
+
+    job_id: int
+    employee_id: int
+    consent_id: int
+    campaign_id: int | None
+    policy_id: str
+    policy_version: str
+    purpose: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How an attempt ended, in the queue's terms (the engine's outcome, translated)."""
+
+    outcome: str
+    message: str
+    succeeded: bool = False
+    needs_employee: bool = False
+    transient: bool = False
+    retry_after_seconds: float | None = None
+
+
+def backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: a random wait up to base·2^(attempt−1), capped."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def claim_jobs(
+    session: Session, *, worker: str, limit: int, now: datetime, lease: timedelta
+) -> list[JobClaim]:
+    """Take up to `limit` due jobs with a standing consent, oldest first, under a lease.
+
+    On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim at once without
+    waiting for or overlapping each other; SQLite has one writer, so the single UPDATE is
+    already exclusive.
+    """
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    due = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.state == JobState.QUEUED,
+            jobs.c.next_attempt_at <= now,
+            exists().where(
+                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+            ),
+        )
+        .order_by(jobs.c.next_attempt_at, jobs.c.id)
+        .limit(limit)
+    )
+    if is_postgresql(session.get_bind()):  # type: ignore[arg-type]
+        # A CTE runs the locking SELECT once; inside IN (...) PostgreSQL may re-run it and
+        # take more rows than LIMIT.
+        chosen = due.with_for_update(skip_locked=True).cte("chosen")
+        statement = update(jobs).where(jobs.c.id == chosen.c.id)
+    else:
+        statement = update(jobs).where(jobs.c.id.in_(due.scalar_subquery()))
+    claimed = session.execute(
+        statement.where(jobs.c.state == JobState.QUEUED)
+        .values(
+            state=JobState.RUNNING,
+            lease_owner=worker,
+            lease_expires_at=now + lease,
+            attempts=jobs.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            jobs.c.id,
+            jobs.c.employee_id,
+            jobs.c.consent_id,
+            jobs.c.campaign_id,
+            jobs.c.policy_id,
+            jobs.c.policy_version,
+            jobs.c.purpose,
+            jobs.c.attempts,
+        )
+    ).all()
+    claims = sorted((JobClaim(*row) for row in claimed), key=lambda claim: claim.job_id)
+    record_many(
+        session,
+        [
+            NewEvent(
+                f"worker:{worker}",
+                "job.claimed",
+                "job",
+                str(claim.job_id),
+                {"attempt": claim.attempt, "policy_id": claim.policy_id},
+            )
+            for claim in claims
+        ],
+        now=now,
+    )
+    return claims
+
+
+def heartbeat(
+    session: Session, *, worker: str, job_ids: Sequence[int], now: datetime, lease: timedelta
+) -> int:
+    """Extend this worker's leases on jobs it still holds; returns how many it still holds."""
+    if not job_ids:
+        return 0
+    result = session.execute(
+        update(Job)
+        .where(
+            col(Job.id).in_(job_ids),
+            col(Job.state) == JobState.RUNNING,
+            col(Job.lease_owner) == worker,
+        )
+        .values(lease_expires_at=now + lease)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue_expired(session: Session, *, now: datetime) -> int:
+    """Put back jobs whose worker stopped renewing its lease (killed, lost its host...)."""
+    expired = session.scalars(
+        select(Job).where(col(Job.state) == JobState.RUNNING, col(Job.lease_expires_at) < now)
+    ).all()
+    for job in expired:
+        give_up = job.attempts >= job.max_attempts
+        previous_owner = job.lease_owner
+        job.state = JobState.FAILED if give_up else JobState.QUEUED
+        job.last_error = f"worker {previous_owner} stopped renewing its lease"
+        job.lease_owner = job.lease_expires_at = None
+        job.updated_at = now
+        if give_up:
+            job.finished_at = now
+        session.add(job)
+        record(
+            session,
+            actor="system:queue",
+            action="job.failed" if give_up else "job.requeued",
+            subject_type="job",
+            subject_id=job.id or 0,
+            data={"reason": job.last_error, "attempts": job.attempts},
+            now=now,
+        )
+    return len(expired)
+
+
+def finish_job(
+    session: Session, *, job_id: int, worker: str, result: JobResult, now: datetime
+) -> str | None:
+    """Record an attempt's result; returns the job's new state, or None if the lease was lost.
+
+    A transient failure is retried after a backoff (or the site's Retry-After, if longer)
+    until `max_attempts`; anything else ends the job with its reason.
+    """
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    if job.state != JobState.RUNNING or job.lease_owner != worker:
+        record(
+            session,
+            actor=f"worker:{worker}",
+            action="job.result_ignored",
+            subject_type="job",
+            subject_id=job_id,
+            data={"state": job.state, "outcome": result.outcome, "message": result.message},
+            now=now,
+        )
+        return None
+    if result.succeeded:
+        state = JobState.SUCCEEDED
+    elif result.needs_employee:
+        state = JobState.NEEDS_ACTION
+    elif result.transient and job.attempts < job.max_attempts:
+        state = JobState.QUEUED
+    else:
+        state = JobState.FAILED
+    job.state = state
+    job.outcome = result.outcome
+    job.last_error = None if result.succeeded else result.message[:2000]
+    job.lease_owner = job.lease_expires_at = None
+    job.updated_at = now
+    if state == JobState.QUEUED:
+        wait = max(backoff_seconds(job.attempts), result.retry_after_seconds or 0.0)
+        job.next_attempt_at = now + timedelta(seconds=wait)
+    else:
+        job.finished_at = now
+    session.add(job)
+    record(
+        session,
+        actor=f"worker:{worker}",
+        action="job.retry_scheduled" if state == JobState.QUEUED else f"job.{state}",
+        subject_type="job",
+        subject_id=job_id,
+        data={
+            "outcome": result.outcome,
+            "message": result.message,
+            "attempt": job.attempts,
+            "next_attempt_at": job.next_attempt_at if state == JobState.QUEUED else None,
+        },
+        now=now,
+    )
+    return state
+
+
+def cancel_job(session: Session, *, job_id: int, actor: str, reason: str, now: datetime) -> None:
+    """Cancel a queued, scheduled or running job (a running one's late result is ignored)."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    if job.state in FINAL_STATES:
+        raise ConflictError(f"job {job_id} already ended ({job.state}); nothing to cancel")
+    was = job.state
+    job.state = JobState.CANCELLED
+    job.last_error = reason[:2000]
+    job.lease_owner = job.lease_expires_at = None
+    job.updated_at = job.finished_at = now
+    session.add(job)
+    record(
+        session,
+        actor=actor,
+        action="job.cancelled",
+        subject_type="job",
+        subject_id=job_id,
+        data={"was": was, "reason": reason},
+        now=now,
+    )
+
+
+def pending_count(session: Session, *, now: datetime) -> tuple[int, int]:
+    """(due now, waiting for later): open jobs whose consent stands, for progress displays."""
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    standing = exists().where(
+        and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+    )
+    waiting = or_(jobs.c.state == JobState.QUEUED, jobs.c.state == JobState.SCHEDULED)
+    due, later = session.execute(
+        select(
+            func.count().filter(jobs.c.next_attempt_at <= now),
+            func.count().filter(jobs.c.next_attempt_at > now),
+        ).where(waiting, standing)
+    ).one()
+    return int(due), int(later)
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the next open job (queued, or held by a worker) is due: a retry or an expiring lease."""
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    standing = exists().where(
+        and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+    )
+    queued, leased = session.execute(
+        select(
+            func.min(jobs.c.next_attempt_at).filter(jobs.c.state == JobState.QUEUED),
+            func.min(jobs.c.lease_expires_at).filter(jobs.c.state == JobState.RUNNING),
+        ).where(standing)
+    ).one()
+    times = [as_utc(value) for value in (queued, leased) if value is not None]
+    return min(times) if times else None

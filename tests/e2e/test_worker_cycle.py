@@ -1,0 +1,122 @@
+"""A worker cycle end to end: claimed jobs through real ansible-runner and Chromium, recorded."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from orchestrator.audit.service import verify_chain
+from orchestrator.core.db import session_scope
+from orchestrator.core.settings import Settings
+from orchestrator.employees.service import import_directory
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.flows.engine_tasks import seed_replica_session
+from orchestrator.flows.execute import WorkerConfig, run_cycle
+from orchestrator.jobs.models import Job, JobState
+from orchestrator.policies import load_policies
+from orchestrator.replica import Platform
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.ansible]
+
+REPO = Path(__file__).resolve().parents[2]
+POLICIES = load_policies(REPO / "policies")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+TOGGLE, FORM = "linkedin-genai-training", "linkedin-data-processing-objection"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_cycle_opts_out_records_evidence_and_retries(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    prefix = "pg" if database_url.startswith("postgresql") else "lite"
+    people = {
+        f"{prefix}-ok@example.com": (),
+        f"{prefix}-away@example.com": ("signed_out",),
+        f"{prefix}-flaky@example.com": ("save_fails_once",),
+    }
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        policies_dir=REPO / "policies",
+        playbooks_dir=REPO / "playbooks",
+        replica_url=replica.base_url,
+        secret_key="w" * 40,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    directory = "email,name,department,country\n" + "".join(
+        f"{email},Person,Ops,DE\n" for email in people
+    )
+    with session_scope(engine) as session:
+        import_directory(session, data=directory.encode(), source="d.csv", actor="t", now=NOW)
+        for email, behaviours in people.items():
+            seed_replica_session(
+                session,
+                replica_url=replica.base_url,
+                employee_email=email,
+                platform="linkedin",
+                behaviours=behaviours,
+                secret=settings.secret(),
+                actor="t",
+                now=NOW,
+            )
+    versions = {TOGGLE: POLICIES.get(TOGGLE).version, FORM: POLICIES.get(FORM).version}
+    factories.approved_jobs(engine, emails=list(people), policies=versions, now=NOW)
+    clock = Clock(NOW)
+    worker = WorkerConfig(name="test-worker", batch_size=10, forks=2)
+
+    report = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock)
+
+    assert report.claimed == 6
+    with Session(engine) as session:
+        jobs = {(j.employee_id, j.policy_id): j for j in session.exec(select(Job)).all()}
+        states = sorted((j.state, j.outcome or "") for j in jobs.values())
+    assert states == sorted(
+        [
+            (JobState.SUCCEEDED, "changed"),  # ok: toggle
+            (JobState.SUCCEEDED, "changed"),  # ok: form
+            (JobState.NEEDS_ACTION, "needs_employee_action"),  # away: toggle
+            (JobState.NEEDS_ACTION, "needs_employee_action"),  # away: form
+            (JobState.QUEUED, "failed"),  # flaky: the save failed once; retried later
+            (JobState.SUCCEEDED, "changed"),  # flaky: form
+        ]
+    )
+    ok = replica.client.account_state(Platform.LINKEDIN, f"{prefix}-ok@example.com")
+    assert ok.toggles["data_for_ai_improvement"] is False
+    assert len(ok.objection_submissions) == 1
+
+    with Session(engine) as session:
+        records = session.exec(select(EvidenceRecord)).all()
+        assert {"screenshot_before", "screenshot_after", "control_state", "confirmation"} <= {
+            r.kind for r in records
+        }
+        for item in records:
+            data = (settings.resolved_evidence_dir / (item.path or "")).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == item.sha256
+        retry = next(j for j in jobs.values() if j.state == JobState.QUEUED)
+        assert retry.next_attempt_at > NOW
+
+    clock.now = retry.next_attempt_at + timedelta(seconds=1)
+    again = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock)
+    assert again.claimed == 1
+    flaky = replica.client.account_state(Platform.LINKEDIN, f"{prefix}-flaky@example.com")
+    assert flaky.toggles["data_for_ai_improvement"] is False
+    assert flaky.toggle_changes["data_for_ai_improvement"] == 1
+    assert len(flaky.objection_submissions) == 1
+    with Session(engine) as session:
+        assert session.get(Job, retry.id).state == JobState.SUCCEEDED  # type: ignore[union-attr]
+        assert verify_chain(session).ok
+    # A second pass has nothing to do: every job ended exactly once.
+    assert run_cycle(engine, settings=settings, policies=POLICIES, worker=worker).claimed == 0

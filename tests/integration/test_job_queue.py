@@ -1,0 +1,203 @@
+"""The job queue on SQLite and PostgreSQL: claims, leases, retries, cancellation, consent."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
+
+from orchestrator.audit.service import verify_chain
+from orchestrator.consent.models import Consent, ConsentState
+from orchestrator.core.db import is_postgresql, session_scope
+from orchestrator.core.errors import ConflictError
+from orchestrator.employees.service import import_directory
+from orchestrator.jobs.models import Job, JobState
+from orchestrator.jobs.queue import (
+    JobResult,
+    cancel_job,
+    claim_jobs,
+    finish_job,
+    heartbeat,
+    pending_count,
+    requeue_expired,
+)
+from tests import factories
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def approved_jobs(engine: Engine, count: int, *, policies: tuple[str, ...] = ("p-one",)) -> None:
+    """`count` employees with an approved consent and one queued job per policy."""
+    people = "email,name,department,country\n" + "".join(
+        f"person{n}@example.com,Person {n},Ops,DE\n" for n in range(count)
+    )
+    with session_scope(engine) as session:
+        import_directory(session, data=people.encode(), source="p.csv", actor="t", now=NOW)
+    emails = [f"person{n}@example.com" for n in range(count)]
+    factories.approved_jobs(
+        engine, emails=emails, policies={p: "v" * 64 for p in policies}, now=NOW
+    )
+
+
+def claim(engine: Engine, worker: str, limit: int = 10, now: datetime = NOW):
+    with session_scope(engine) as session:
+        return claim_jobs(session, worker=worker, limit=limit, now=now, lease=LEASE)
+
+
+def finish(engine: Engine, job_id: int, worker: str, result: JobResult, now: datetime = NOW):
+    with session_scope(engine) as session:
+        return finish_job(session, job_id=job_id, worker=worker, result=result, now=now)
+
+
+def job(engine: Engine, job_id: int) -> Job:
+    with Session(engine) as session:
+        found = session.get(Job, job_id)
+        assert found is not None
+        return found
+
+
+def test_claim_takes_due_jobs_once_and_records_the_attempt(engine: Engine) -> None:
+    approved_jobs(engine, 3)
+    first = claim(engine, "w1", limit=2)
+    second = claim(engine, "w2", limit=5)
+    assert len(first) == 2 and len(second) == 1
+    assert {c.job_id for c in first}.isdisjoint({c.job_id for c in second})
+    assert claim(engine, "w3") == []
+    taken = job(engine, first[0].job_id)
+    assert (taken.state, taken.lease_owner, taken.attempts) == (JobState.RUNNING, "w1", 1)
+    assert taken.lease_expires_at == NOW + LEASE
+
+
+def test_jobs_without_a_standing_consent_are_never_claimed(engine: Engine) -> None:
+    approved_jobs(engine, 2)
+    with session_scope(engine) as session:
+        session.execute(update(Consent).where(Consent.id == 1).values(state=ConsentState.REVOKED))
+    claimed = claim(engine, "w1")
+    assert len(claimed) == 1
+    assert claimed[0].consent_id == 2
+
+
+def test_jobs_wait_for_their_next_attempt_time(engine: Engine) -> None:
+    approved_jobs(engine, 1)
+    with session_scope(engine) as session:
+        session.execute(update(Job).values(next_attempt_at=NOW + timedelta(minutes=3)))
+        assert pending_count(session, now=NOW) == (0, 1)
+    assert claim(engine, "w1") == []
+    assert len(claim(engine, "w1", now=NOW + timedelta(minutes=3))) == 1
+
+
+def test_transient_failure_retries_with_backoff_then_gives_up(engine: Engine) -> None:
+    approved_jobs(engine, 1)
+    flaky = JobResult("failed", "the site showed an error", transient=True, retry_after_seconds=90)
+    now = NOW
+    for attempt in (1, 2):
+        [claimed] = claim(engine, "w1", now=now)
+        assert claimed.attempt == attempt
+        assert finish(engine, claimed.job_id, "w1", flaky, now=now) == JobState.QUEUED
+        retried = job(engine, claimed.job_id)
+        assert retried.next_attempt_at >= now + timedelta(seconds=90)
+        assert retried.last_error == "the site showed an error"
+        now = retried.next_attempt_at
+    [claimed] = claim(engine, "w1", now=now)
+    assert finish(engine, claimed.job_id, "w1", flaky, now=now) == JobState.FAILED
+    assert job(engine, claimed.job_id).finished_at == now
+
+
+def test_retry_then_success(engine: Engine) -> None:
+    approved_jobs(engine, 1)
+    [first] = claim(engine, "w1")
+    finish(engine, first.job_id, "w1", JobResult("failed", "429", transient=True))
+    later = job(engine, first.job_id).next_attempt_at
+    [second] = claim(engine, "w1", now=later)
+    done = JobResult("changed", "opted out and verified", succeeded=True)
+    assert finish(engine, second.job_id, "w1", done, now=later) == JobState.SUCCEEDED
+    ended = job(engine, first.job_id)
+    assert (ended.outcome, ended.attempts, ended.last_error) == ("changed", 2, None)
+
+
+def test_permanent_failure_and_needs_action_end_the_job(engine: Engine) -> None:
+    approved_jobs(engine, 2)
+    one, two = claim(engine, "w1")
+    broken = JobResult("failed", "no element matches 'training_toggle'")
+    signed_out = JobResult("needs_employee_action", "Sign in to LinkedIn", needs_employee=True)
+    assert finish(engine, one.job_id, "w1", broken) == JobState.FAILED
+    assert finish(engine, two.job_id, "w1", signed_out) == JobState.NEEDS_ACTION
+    assert job(engine, two.job_id).last_error == "Sign in to LinkedIn"
+
+
+def test_expired_leases_are_requeued_and_the_late_worker_is_ignored(engine: Engine) -> None:
+    approved_jobs(engine, 1)
+    [lost] = claim(engine, "dead-worker")
+    later = NOW + LEASE + timedelta(seconds=1)
+    with session_scope(engine) as session:
+        assert requeue_expired(session, now=later) == 1
+    requeued = job(engine, lost.job_id)
+    assert requeued.state == JobState.QUEUED
+    assert "dead-worker" in (requeued.last_error or "")
+    [taken] = claim(engine, "w2", now=later)
+    late = JobResult("changed", "done by the dead worker", succeeded=True)
+    assert finish(engine, lost.job_id, "dead-worker", late, now=later) is None
+    done = JobResult("already_compliant", "already off", succeeded=True)
+    assert finish(engine, taken.job_id, "w2", done, now=later) == JobState.SUCCEEDED
+    assert job(engine, taken.job_id).outcome == "already_compliant"
+
+
+def test_heartbeat_keeps_a_live_workers_lease(engine: Engine) -> None:
+    approved_jobs(engine, 1)
+    [held] = claim(engine, "w1")
+    later = NOW + timedelta(minutes=4)
+    with session_scope(engine) as session:
+        assert heartbeat(session, worker="w1", job_ids=[held.job_id], now=later, lease=LEASE) == 1
+        assert heartbeat(session, worker="w2", job_ids=[held.job_id], now=later, lease=LEASE) == 0
+    with session_scope(engine) as session:
+        assert requeue_expired(session, now=NOW + LEASE + timedelta(seconds=1)) == 0
+
+
+def test_cancel_queued_and_running_jobs(engine: Engine) -> None:
+    approved_jobs(engine, 2)
+    [running] = claim(engine, "w1", limit=1)
+    with session_scope(engine) as session:
+        cancel_job(session, job_id=running.job_id, actor="admin:ann", reason="wrong scope", now=NOW)
+        cancel_job(session, job_id=running.job_id + 1, actor="admin:ann", reason="x", now=NOW)
+    assert job(engine, running.job_id).state == JobState.CANCELLED
+    assert job(engine, running.job_id + 1).state == JobState.CANCELLED
+    done = JobResult("changed", "finished anyway", succeeded=True)
+    assert finish(engine, running.job_id, "w1", done) is None  # a cancelled job stays cancelled
+    with pytest.raises(ConflictError, match="already ended"), session_scope(engine) as session:
+        cancel_job(session, job_id=running.job_id, actor="admin:ann", reason="again", now=NOW)
+    with Session(engine) as session:
+        assert verify_chain(session).ok
+
+
+def test_two_workers_share_two_hundred_jobs_without_overlap(engine: Engine) -> None:
+    approved_jobs(engine, 100, policies=("p-one", "p-two"))
+    taken: dict[str, list[int]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            while batch := claim(engine, name, limit=7):
+                for claimed in batch:
+                    done = JobResult("changed", "ok", succeeded=True)
+                    finish(engine, claimed.job_id, name, done)
+                    taken[name].append(claimed.job_id)
+        except BaseException as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    both = taken["a"] + taken["b"]
+    assert len(both) == len(set(both)) == 200
+    if is_postgresql(engine):  # SKIP LOCKED lets both make progress at once
+        assert taken["a"] and taken["b"]
+    with Session(engine) as session:
+        states = session.exec(select(Job.state)).all()
+    assert set(states) == {JobState.SUCCEEDED}
