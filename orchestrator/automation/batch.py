@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
-from datetime import date
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,22 @@ def new_batch_key() -> bytes:
     return Fernet.generate_key()
 
 
-def encode_batch(tasks: list[EngineTask], *, key: bytes) -> bytes:
-    """Serialise and encrypt tasks (with their policy files) for one host."""
+@dataclass(frozen=True)
+class Batch:
+    """A host's tasks and the time after which it must not start another one."""
+
+    tasks: list[EngineTask]
+    not_after: datetime | None
+
+
+def encode_batch(
+    tasks: list[EngineTask], *, key: bytes, not_after: datetime | None = None
+) -> bytes:
+    """Serialise and encrypt tasks (with their policy files) for one host.
+
+    `not_after` bounds when the host may start a task: a worker that dies leaves its host
+    running, and the lease it held must outlast anything that host may still do.
+    """
     policies: dict[str, dict[str, str]] = {}
     for task in tasks:
         loaded = task.policy
@@ -42,6 +56,7 @@ def encode_batch(tasks: list[EngineTask], *, key: bytes) -> bytes:
             )
         policies[loaded.policy.id] = {"version": loaded.version, "text": content.decode("utf-8")}
     payload = {
+        "not_after": not_after.isoformat() if not_after else None,
         "policies": policies,
         "tasks": [
             {
@@ -60,7 +75,7 @@ def encode_batch(tasks: list[EngineTask], *, key: bytes) -> bytes:
     return Fernet(key).encrypt(json.dumps(payload).encode("utf-8"))
 
 
-def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> list[EngineTask]:
+def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> Batch:
     """Decrypt a batch, re-create its policy files under `work_dir` and rebuild the tasks."""
     try:
         payload: dict[str, Any] = json.loads(Fernet(key).decrypt(data))
@@ -75,7 +90,7 @@ def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> list[EngineTask]
         if policies.get(policy_id).version != sent["version"]:
             raise BatchError(f"policy {policy_id} does not match the version that was sent")
     evidence_dir = work_dir / "evidence"
-    return [
+    tasks = [
         EngineTask(
             task_id=item["task_id"],
             policy=policies.get(item["policy_id"]),
@@ -89,3 +104,5 @@ def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> list[EngineTask]
         )
         for item in payload["tasks"]
     ]
+    not_after = payload.get("not_after")
+    return Batch(tasks, datetime.fromisoformat(not_after) if not_after else None)

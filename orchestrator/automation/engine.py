@@ -108,14 +108,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_tasks(
-    browser: Browser, tasks: Iterable[EngineTask], *, options: EngineOptions | None = None
-) -> Iterator[Outcome]:
-    """Run tasks one after another in one browser, each in a fresh context."""
-    for task in tasks:
-        yield run_task(browser, task, options=options)
-
-
 def run_task(
     browser: Browser, task: EngineTask, *, options: EngineOptions | None = None
 ) -> Outcome:
@@ -170,6 +162,21 @@ def run_task(
             context.tracing.stop()
         context.close()
     return outcome
+
+
+def not_started(task: EngineTask, reason: str) -> Outcome:
+    """The outcome of a task that was never started: retry it later."""
+    now = _now()
+    return Outcome(
+        task_id=task.task_id,
+        policy_id=task.policy.policy.id,
+        policy_version=task.policy.version,
+        status=OutcomeStatus.FAILED,
+        message=f"not started: {reason}",
+        started_at=now,
+        finished_at=now,
+        transient=True,
+    )
 
 
 def _outcome_without_browser(task: EngineTask, started: datetime) -> Outcome | None:

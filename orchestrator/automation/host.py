@@ -15,6 +15,7 @@ import sys
 import tarfile
 import tempfile
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
@@ -22,7 +23,7 @@ from playwright.sync_api import sync_playwright
 
 from orchestrator.automation.batch import BatchError, decode_batch
 from orchestrator.automation.browser import launch_chromium
-from orchestrator.automation.engine import run_tasks, write_outcome
+from orchestrator.automation.engine import not_started, run_task, write_outcome
 from orchestrator.core.errors import OrchestratorError
 
 KEY_VARIABLE = "OPTOUT_BATCH_KEY"
@@ -34,13 +35,17 @@ def run_batch_file(batch: Path, result: Path, *, key: bytes) -> Counter[str]:
     statuses: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="optout-host-") as directory:
         work = Path(directory)
-        tasks = decode_batch(batch.read_bytes(), key=key, work_dir=work)
+        decoded = decode_batch(batch.read_bytes(), key=key, work_dir=work)
         evidence = work / "evidence"
         evidence.mkdir(exist_ok=True)
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
-                for outcome in run_tasks(browser, tasks):
+                for task in decoded.tasks:
+                    if decoded.not_after is not None and datetime.now(UTC) > decoded.not_after:
+                        outcome = not_started(task, "the batch's time ran out before it started")
+                    else:
+                        outcome = run_task(browser, task)
                     write_outcome(outcome, evidence)
                     statuses[outcome.status.value] += 1
             finally:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from orchestrator.cli.context import console, engine, settings
 from orchestrator.cli.policies import loaded_policies
+from orchestrator.core.errors import OrchestratorError
 from orchestrator.flows.execute import CycleReport, WorkerConfig
 from orchestrator.worker.loop import work
 
@@ -24,7 +25,15 @@ def worker_command(
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Jobs per run.")] = 20,
     forks: Annotated[int, typer.Option(min=1, max=200, help="Hosts Ansible drives at once.")] = 5,
-    lease_minutes: Annotated[int, typer.Option(min=1, max=24 * 60)] = 15,
+    lease_seconds: Annotated[
+        int, typer.Option(min=10, max=24 * 3600, help="How long a claim holds without renewal.")
+    ] = 900,
+    task_allowance_seconds: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Longest one task may take; hosts start none later than lease minus this."
+        ),
+    ] = 180,
     poll_seconds: Annotated[float, typer.Option(min=0.1, max=3600)] = 5.0,
     name: Annotated[str | None, typer.Option(help="Worker name (default: host-pid).")] = None,
 ) -> None:
@@ -33,8 +42,11 @@ def worker_command(
         name=name or f"{socket.gethostname()}-{os.getpid()}",
         batch_size=batch_size,
         forks=forks,
-        lease=timedelta(minutes=lease_minutes),
+        lease=timedelta(seconds=lease_seconds),
+        task_allowance=timedelta(seconds=task_allowance_seconds),
     )
+    if task_allowance_seconds >= lease_seconds:
+        raise OrchestratorError("--task-allowance-seconds must be shorter than --lease-seconds")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     policies = loaded_policies()

@@ -9,6 +9,7 @@ and finally one transaction per job recording its outcome, evidence and audit ev
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 import threading
 from collections import Counter
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from orchestrator.automation.batch import encode_batch, new_batch_key
@@ -29,7 +30,7 @@ from orchestrator.employees.models import Employee
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.evidence.service import EvidenceIntegrityError, keep_evidence
 from orchestrator.flows.engine_tasks import engine_task
-from orchestrator.jobs.models import Job, JobPurpose, Run
+from orchestrator.jobs.models import Job, JobPurpose, JobState, Run
 from orchestrator.jobs.queue import (
     JobClaim,
     JobResult,
@@ -39,7 +40,7 @@ from orchestrator.jobs.queue import (
     requeue_expired,
 )
 from orchestrator.policies import PolicySet
-from orchestrator.runner.ansible import FleetHost, HostResult, run_playbook
+from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
 
 LOCAL_HOST = "localhost"
 
@@ -51,6 +52,9 @@ class WorkerConfig:
     name: str
     batch_size: int = 20
     lease: timedelta = timedelta(minutes=15)
+    # How long one task may take at most: hosts start no task later than lease − this, so a
+    # dead worker's run is over before its jobs' leases expire.
+    task_allowance: timedelta = timedelta(minutes=3)
     forks: int = 5
     run_timeout_seconds: int | None = None
 
@@ -199,17 +203,70 @@ class _Heartbeat:
         self._thread.join()
 
 
-def _read_archive(host: HostResult, into: Path) -> dict[str, Outcome]:
-    """Unpack a host's archive; outcomes by task id."""
-    assert host.archive is not None
-    into.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(host.archive) as archive:
+def _read_archive(path: Path, into: Path) -> dict[str, Outcome]:
+    """Unpack a host's archive afresh (evidence may have been moved out before); by task id."""
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    with tarfile.open(path) as archive:
         archive.extractall(into, filter="data")  # refuses links and paths leaving `into`
     outcomes = {}
     for path in into.glob("*/outcome.json"):
         outcome = outcome_from_dict(json.loads(path.read_text(encoding="utf-8")))
         outcomes[outcome.task_id] = outcome
     return outcomes
+
+
+def _unpack_run(private_data_dir: Path) -> tuple[dict[str, Outcome], dict[str, Path]]:
+    """Every outcome the run's hosts sent back (by task id), and where its files are."""
+    outcomes: dict[str, Outcome] = {}
+    sources: dict[str, Path] = {}
+    for archive in sorted((private_data_dir / "results").glob("*.tar.gz")):
+        unpacked = private_data_dir / "unpacked" / archive.name.removesuffix(".tar.gz")
+        for task_id, outcome in _read_archive(archive, unpacked).items():
+            outcomes[task_id] = outcome
+            sources[task_id] = unpacked
+    return outcomes, sources
+
+
+def _adopt_orphaned_results(session: Session, *, settings: Settings, now: datetime) -> int:
+    """Record what a dead worker's run finished after all, instead of running it again.
+
+    A worker killed mid-run leaves its ansible-playbook running; its hosts start no task after
+    the batch's deadline, which falls before the lease expires, so by the time a lease has
+    expired the run has finished and fetched its results. Adopting them is what keeps a form
+    from being submitted twice.
+    """
+    expired = session.exec(
+        select(Job, Run)
+        .join(Run, col(Run.id) == col(Job.run_id))
+        .where(Job.state == JobState.RUNNING, col(Job.lease_expires_at) < now)
+    ).all()
+    unpacked: dict[int, tuple[dict[str, Outcome], dict[str, Path]]] = {}
+    adopted = 0
+    for job, run in expired:
+        if run.private_data_dir is None or run.id is None or job.id is None:
+            continue
+        if run.id not in unpacked:
+            unpacked[run.id] = _unpack_run(Path(run.private_data_dir))
+        outcomes, sources = unpacked[run.id]
+        task_id = f"job-{job.id}-attempt-{job.attempts}"
+        outcome = outcomes.get(task_id)
+        if outcome is None or job.lease_owner is None:
+            continue  # nothing came back: requeue_expired puts the job back
+        claim = JobClaim(
+            job.id,
+            job.employee_id,
+            job.consent_id,
+            job.campaign_id,
+            job.policy_id,
+            job.policy_version,
+            job.purpose,
+            job.attempts,
+        )
+        result = _keep_and_translate(session, claim, outcome, sources[task_id], settings, now)
+        finish_job(session, job_id=job.id, worker=job.lease_owner, result=result, now=now)
+        adopted += 1
+    return adopted
 
 
 def run_cycle(
@@ -222,6 +279,7 @@ def run_cycle(
 ) -> CycleReport:
     """Claim a batch, run it through ansible-runner, and record every job's outcome."""
     with session_scope(engine) as session:
+        _adopt_orphaned_results(session, settings=settings, now=clock())
         requeue_expired(session, now=clock())
         claims = claim_jobs(
             session, worker=worker.name, limit=worker.batch_size, now=clock(), lease=worker.lease
@@ -232,103 +290,100 @@ def run_cycle(
         tasks, decided = _prepare(
             session, claims, settings=settings, policies=policies, now=clock()
         )
+    run_root = settings.ensure_data_dir() / "runs"
+    run_root.mkdir(exist_ok=True)
+    private = new_private_data_dir(run_root)
+    with session_scope(engine) as session:
+        run = Run(
+            worker=worker.name,
+            status="running",
+            job_count=len(claims),
+            private_data_dir=str(private),
+            started_at=clock(),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        session.execute(
+            update(Job)
+            .where(col(Job.id).in_([claim.job_id for claim in claims]))
+            .values(run_id=run_id)
+        )
 
-    started = clock()
     by_host: dict[FleetHost, list[EngineTask]] = {}
     for host, task in tasks.values():
         by_host.setdefault(host, []).append(task)
-    run_root = settings.ensure_data_dir() / "runs"
-    run_root.mkdir(exist_ok=True)
-    host_results: dict[str, HostResult] = {}
     run_result = None
     if by_host:
         key = new_batch_key()
-        batches = {host: encode_batch(host_tasks, key=key) for host, host_tasks in by_host.items()}
+        not_after = clock() + worker.lease - worker.task_allowance
+        batches = {
+            host: encode_batch(host_tasks, key=key, not_after=not_after)
+            for host, host_tasks in by_host.items()
+        }
         with _Heartbeat(engine, worker=worker, job_ids=list(tasks), clock=clock):
             run_result = run_playbook(
                 batches=batches,
                 key=key,
                 playbooks_dir=settings.playbooks_dir,
-                work_root=run_root,
+                private_data_dir=private,
                 forks=worker.forks,
                 timeout_seconds=worker.run_timeout_seconds,
             )
-        host_results = run_result.hosts
+    outcomes, sources = _unpack_run(private) if run_result else ({}, {})
+    host_errors = {
+        name: host.error or "no outcome came back"
+        for name, host in (run_result.hosts.items() if run_result else ())
+    }
 
     states: Counter[str] = Counter()
-    with session_scope(engine) as session:
-        run = Run(
-            worker=worker.name,
-            status=run_result.status if run_result else "not_needed",
-            return_code=run_result.return_code if run_result else None,
-            job_count=len(claims),
-            event_log_path=str(run_result.event_log)
-            if run_result and run_result.event_log
-            else None,
-            started_at=started,
-            finished_at=clock(),
-        )
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    outcomes: dict[str, Outcome] = {}
-    sources: dict[str, Path] = {}
-    for name, returned in host_results.items():
-        if returned.archive is not None and run_result is not None:
-            unpacked = run_result.private_data_dir / "unpacked" / name
-            for task_id, outcome in _read_archive(returned, unpacked).items():
-                outcomes[task_id] = outcome
-                sources[task_id] = unpacked
     for claim in claims:
         with session_scope(engine) as session:
-            job = session.get(Job, claim.job_id)
-            if job is not None:
-                job.run_id = run_id
-                session.add(job)
             result = decided.get(claim.job_id)
             if result is None:
-                result = _result_from_run(
-                    session,
-                    claim,
-                    tasks,
-                    host_results,
-                    outcomes,
-                    sources,
-                    settings=settings,
-                    now=clock(),
-                )
+                host, _ = tasks[claim.job_id]
+                outcome = outcomes.get(_task_id(claim))
+                if outcome is None:
+                    reason = host_errors.get(host.name, "no outcome came back")
+                    result = JobResult(
+                        "failed", f"fleet host {host.name}: {reason}", transient=True
+                    )
+                else:
+                    result = _keep_and_translate(
+                        session, claim, outcome, sources[_task_id(claim)], settings, clock()
+                    )
             state = finish_job(
                 session, job_id=claim.job_id, worker=worker.name, result=result, now=clock()
             )
             states[state or "lost_lease"] += 1
+    with session_scope(engine) as session:
+        finished = session.get(Run, run_id)
+        assert finished is not None
+        finished.status = run_result.status if run_result else "not_needed"
+        finished.return_code = run_result.return_code if run_result else None
+        if run_result and run_result.event_log:
+            finished.event_log_path = str(run_result.event_log)
+        finished.finished_at = clock()
+        session.add(finished)
     return CycleReport(claimed=len(claims), states=states, run_id=run_id)
 
 
-def _result_from_run(
+def _keep_and_translate(
     session: Session,
     claim: JobClaim,
-    tasks: dict[int, tuple[FleetHost, EngineTask]],
-    host_results: dict[str, HostResult],
-    outcomes: dict[str, Outcome],
-    sources: dict[str, Path],
-    *,
+    outcome: Outcome,
+    source: Path,
     settings: Settings,
     now: datetime,
 ) -> JobResult:
-    host, _ = tasks[claim.job_id]
-    task_id = _task_id(claim)
-    outcome = outcomes.get(task_id)
-    if outcome is None:
-        problem = host_results.get(host.name)
-        reason = problem.error if problem and problem.error else "no outcome came back"
-        return JobResult("failed", f"fleet host {host.name}: {reason}", transient=True)
+    """Keep an outcome's evidence and translate it for the queue; bad proof is a failure."""
     try:
         keep_evidence(
             session,
             job_id=claim.job_id,
             attempt=claim.attempt,
             outcome=outcome,
-            source_root=sources[task_id],
+            source_root=source,
             evidence_root=settings.resolved_evidence_dir,
             now=now,
         )

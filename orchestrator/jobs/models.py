@@ -37,6 +37,7 @@ class Run(SQLModel, table=True):
     status: str = Field(max_length=30)
     return_code: int | None = None
     job_count: int = Field(default=0, ge=0)
+    private_data_dir: str | None = Field(default=None, max_length=1000)
     event_log_path: str | None = Field(default=None, max_length=1000)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,29 +1,26 @@
 """Running `playbooks/optout.yml` with ansible-runner over the hosts of one batch.
 
-Each run gets its own private data directory (never shared between runs). Sessions travel only
-inside the encrypted batches. The key is not passed as an extra variable or environment
-variable (ansible-runner writes both, and its whole environment, into the private data
-directory); it sits in a 0600 file in a separate temporary directory for the run's duration,
-the play reads it in a `no_log` task, and the file is deleted when the run ends. So no session
-or key is written in clear text to runner files, events or logs.
+Each run gets its own private data directory (never shared between runs) and its own process
+(`orchestrator.runner.detached`, in a session of its own), so a worker killed mid-run does not
+take the run down with it: the run finishes, fetches its results, and the next worker adopts
+them. Sessions travel only inside the encrypted batches; the key goes to the run process
+through a pipe (see `detached` for how it reaches the play without touching runner files).
 """
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
+import subprocess
 import sys
-import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
-
 PLAYBOOK = "optout.yml"
+RUN_SPEC = "run-spec.json"
+RUN_OUTCOME = "run-outcome.json"
 
 
 @dataclass(frozen=True)
@@ -69,23 +66,9 @@ class RunResult:
     hosts: dict[str, HostResult] = field(default_factory=dict)
 
 
-@contextmanager
-def _key_file(key: bytes) -> Iterator[Path]:
-    """The batch key in a private file outside the run's directory, removed afterwards."""
-    directory = Path(tempfile.mkdtemp(prefix="optout-key-"))
-    path = directory / "batch.key"
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key)
-        yield path
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _search_path() -> str:
-    """PATH with this interpreter's directory first: a virtualenv's ansible-playbook wins."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+def new_private_data_dir(root: Path) -> Path:
+    """A fresh, unused private data directory path under `root`."""
+    return root / f"run-{uuid.uuid4().hex}"
 
 
 def run_playbook(
@@ -93,7 +76,7 @@ def run_playbook(
     batches: dict[FleetHost, bytes],
     key: bytes,
     playbooks_dir: Path,
-    work_root: Path,
+    private_data_dir: Path,
     forks: int = 5,
     timeout_seconds: int | None = None,
 ) -> RunResult:
@@ -103,14 +86,14 @@ def run_playbook(
         batches: each host's encrypted batch.
         key: the key that decrypts the batches (handed over through a short-lived file).
         playbooks_dir: where `optout.yml` is.
-        work_root: parent of the run's fresh private data directory.
+        private_data_dir: the run's own directory; must not exist yet (never shared).
         forks: how many hosts Ansible drives at once.
         timeout_seconds: stop the whole run after this long (hosts then count as failed).
 
     Returns:
         The run's status, each host's archive or error, and the event log's path.
     """
-    private = work_root / f"run-{uuid.uuid4().hex}"
+    private = private_data_dir
     (private / "project").mkdir(parents=True)
     shutil.copy(playbooks_dir / PLAYBOOK, private / "project" / PLAYBOOK)
     batch_dir, results_dir = private / "batches", private / "results"
@@ -120,39 +103,64 @@ def run_playbook(
         path = batch_dir / f"{host.name}.batch"
         path.write_bytes(data)
         path.chmod(0o600)
-    inventory = {"all": {"hosts": {host.name: host.inventory_vars() for host in batches}}}
-    with _key_file(key) as key_file:
-        runner = ansible_runner.run(
-            private_data_dir=str(private),
-            playbook=PLAYBOOK,
-            inventory=inventory,
-            extravars={
-                "optout_batch_dir": str(batch_dir),
-                "optout_results_dir": str(results_dir),
-                "optout_key_file": str(key_file),
-            },
-            envvars={"PATH": _search_path()},
-            forks=forks,
-            quiet=True,
-            timeout=timeout_seconds,
+    spec = {
+        "inventory": {"all": {"hosts": {host.name: host.inventory_vars() for host in batches}}},
+        "extravars": {"optout_batch_dir": str(batch_dir), "optout_results_dir": str(results_dir)},
+        "forks": forks,
+        "timeout": timeout_seconds,
+    }
+    (private / RUN_SPEC).write_text(json.dumps(spec), encoding="utf-8")
+    # The run is its own process in its own session, writing to files: if this worker is
+    # killed, the run still finishes and fetches its results, which the next worker adopts.
+    with (private / "runner.log").open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "orchestrator.runner.detached", str(private)],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-    problems = _host_problems(runner.events)
-    hosts: dict[str, HostResult] = {}
-    for host in batches:
-        archive = results_dir / f"{host.name}.tar.gz"
-        problem = problems.get(host.name)
+        assert process.stdin is not None
+        process.stdin.write(key)  # the key only ever travels through this pipe
+        process.stdin.close()
+        process.wait()
+    return read_run(private, hosts=[host.name for host in batches])
+
+
+def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:
+    """The result of a finished run, from its files: status, per-host archives and problems."""
+    outcome_file = private_data_dir / RUN_OUTCOME
+    if outcome_file.exists():
+        outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
+    else:
+        outcome = {"status": "error", "rc": None, "ident": None}
+    events_dir = (
+        private_data_dir / "artifacts" / str(outcome["ident"]) / "job_events"
+        if outcome["ident"]
+        else None
+    )
+    events = []
+    if events_dir is not None and events_dir.is_dir():
+        events = [
+            json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(events_dir.glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
+        ]
+    problems = _host_problems(events)
+    results: dict[str, HostResult] = {}
+    for name in hosts:
+        archive = private_data_dir / "results" / f"{name}.tar.gz"
+        problem = problems.get(name)
         if problem is None and archive.exists():
-            hosts[host.name] = HostResult(host.name, archive)
+            results[name] = HostResult(name, archive)
         else:
-            unreachable, reason = problem or (False, f"the run ended {runner.status}")
-            hosts[host.name] = HostResult(host.name, None, reason, unreachable)
-    artifacts = private / "artifacts" / str(runner.config.ident) / "job_events"
+            unreachable, reason = problem or (False, f"the run ended {outcome['status']}")
+            results[name] = HostResult(name, None, reason, unreachable)
     return RunResult(
-        status=str(runner.status),
-        return_code=runner.rc,
-        private_data_dir=private,
-        event_log=artifacts if artifacts.exists() else None,
-        hosts=hosts,
+        status=str(outcome["status"]),
+        return_code=outcome["rc"],
+        private_data_dir=private_data_dir,
+        event_log=events_dir if events_dir is not None and events_dir.is_dir() else None,
+        hosts=results,
     )
 
 

@@ -13,7 +13,7 @@ from orchestrator.automation.batch import encode_batch, new_batch_key
 from orchestrator.automation.outcomes import EmployeeFacts, EngineTask
 from orchestrator.policies import load_policies
 from orchestrator.replica import Behaviour, Platform
-from orchestrator.runner.ansible import FleetHost, run_playbook
+from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -57,7 +57,7 @@ def test_one_run_opts_out_a_hosts_employees_and_leaks_no_secret(replica, tmp_pat
         batches={local: encode_batch(tasks, key=key), gone: encode_batch(tasks[:1], key=key)},
         key=key,
         playbooks_dir=REPO / "playbooks",
-        work_root=tmp_path / "runs",
+        private_data_dir=new_private_data_dir(tmp_path / "runs"),
         forks=2,
     )
 
@@ -96,7 +96,7 @@ def test_a_batch_that_cannot_be_opened_fails_the_host_with_a_reason(
         batches={FleetHost("localhost"): encode_batch(tasks, key=new_batch_key())},
         key=new_batch_key(),  # not the key the batch was encrypted with
         playbooks_dir=REPO / "playbooks",
-        work_root=tmp_path / "runs",
+        private_data_dir=new_private_data_dir(tmp_path / "runs"),
     )
     host = result.hosts["localhost"]
     assert host.archive is None

@@ -1,0 +1,68 @@
+"""The run process: `python -m orchestrator.runner.detached PRIVATE_DATA_DIR`, key on stdin.
+
+It runs ansible-runner as the run spec in the directory says and writes the run's status
+beside it. The key is not passed as an extra variable or environment variable (ansible-runner
+writes both, and its whole environment, into the private data directory): it sits in a 0600
+file in a separate temporary directory while the play runs, the play reads it in a `no_log`
+task, and the file is deleted when the run ends. So no session or key is written in clear text
+to runner files, events or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import ansible_runner
+
+from orchestrator.runner.ansible import PLAYBOOK, RUN_OUTCOME, RUN_SPEC
+
+
+@contextmanager
+def _key_file(key: bytes) -> Iterator[Path]:
+    """The batch key in a private file outside the run's directory, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="optout-key-"))
+    path = directory / "batch.key"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _search_path() -> str:
+    """PATH with this interpreter's directory first: a virtualenv's ansible-playbook wins."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    private = Path(arguments[0])
+    key = sys.stdin.buffer.read().strip()
+    spec = json.loads((private / RUN_SPEC).read_text(encoding="utf-8"))
+    with _key_file(key) as key_file:
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            playbook=PLAYBOOK,
+            inventory=spec["inventory"],
+            extravars={**spec["extravars"], "optout_key_file": str(key_file)},
+            envvars={"PATH": _search_path()},
+            forks=spec["forks"],
+            quiet=True,
+            timeout=spec["timeout"],
+        )
+    outcome = {"status": runner.status, "rc": runner.rc, "ident": str(runner.config.ident)}
+    (private / RUN_OUTCOME).write_text(json.dumps(outcome), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
