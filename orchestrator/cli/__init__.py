@@ -23,6 +23,7 @@ from orchestrator.cli import (
     run_policy,
     serve,
     sessions,
+    verify,
     worker,
 )
 from orchestrator.cli.context import report_failure
@@ -46,6 +47,7 @@ app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("run-policy")(run_policy.run_policy_command)
 app.command("worker")(worker.worker_command)
+app.command("verify")(verify.verify_command)
 
 
 def main() -> None:

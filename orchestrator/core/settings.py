@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     evidence_retention_days: int = Field(
         default=400, ge=1, description="How long evidence is kept before it may be purged."
     )
+    reverify_after_days: int = Field(
+        default=30, ge=1, description="Re-check compliant accounts this long after the proof."
+    )
     contact_email: str = Field(
         default="it-privacy@example.com",
         description="Who employees can ask about an opt-out; named in every email.",

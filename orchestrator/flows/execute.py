@@ -37,6 +37,7 @@ from orchestrator.jobs.queue import (
     claim_jobs,
     finish_job,
     heartbeat,
+    queue_repair,
     requeue_expired,
 )
 from orchestrator.policies import PolicySet
@@ -264,7 +265,7 @@ def _adopt_orphaned_results(session: Session, *, settings: Settings, now: dateti
             job.attempts,
         )
         result = _keep_and_translate(session, claim, outcome, sources[task_id], settings, now)
-        finish_job(session, job_id=job.id, worker=job.lease_owner, result=result, now=now)
+        _finish(session, claim, result, worker=job.lease_owner, now=now)
         adopted += 1
     return adopted
 
@@ -352,9 +353,7 @@ def run_cycle(
                     result = _keep_and_translate(
                         session, claim, outcome, sources[_task_id(claim)], settings, clock()
                     )
-            state = finish_job(
-                session, job_id=claim.job_id, worker=worker.name, result=result, now=clock()
-            )
+            state = _finish(session, claim, result, worker=worker.name, now=clock())
             states[state or "lost_lease"] += 1
     with session_scope(engine) as session:
         finished = session.get(Run, run_id)
@@ -366,6 +365,16 @@ def run_cycle(
         finished.finished_at = clock()
         session.add(finished)
     return CycleReport(claimed=len(claims), states=states, run_id=run_id)
+
+
+def _finish(
+    session: Session, claim: JobClaim, result: JobResult, *, worker: str, now: datetime
+) -> str | None:
+    """Record the attempt; a re-check that found drift queues the opt-out again."""
+    state = finish_job(session, job_id=claim.job_id, worker=worker, result=result, now=now)
+    if state is not None and claim.purpose == JobPurpose.VERIFY and result.outcome == "drifted":
+        queue_repair(session, drifted_job_id=claim.job_id, actor=f"worker:{worker}", now=now)
+    return state
 
 
 def _keep_and_translate(

@@ -14,20 +14,22 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, column, exists, func, or_, select, table, update
+from sqlalchemy import and_, column, exists, func, insert, or_, select, table, update
 from sqlmodel import Session, col
 
 from orchestrator.audit.service import NewEvent, record, record_many
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import is_postgresql
 from orchestrator.core.errors import ConflictError, NotFoundError
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.jobs.models import Job, JobPurpose, JobState
 
 # Consent rows are the consent room's; the queue only asks whether one stands.
 _consents = table("consents", column("id"), column("state"))
 APPROVED = "approved"
 
+DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 FINAL_STATES = frozenset(
@@ -291,3 +293,125 @@ def next_due_at(session: Session) -> datetime | None:
     ).one()
     times = [as_utc(value) for value in (queued, leased) if value is not None]
     return min(times) if times else None
+
+
+_VERIFIED_OUTCOMES = ("changed", "already_compliant")
+_OPEN_STATES = (JobState.QUEUED, JobState.SCHEDULED, JobState.RUNNING)
+
+
+def queue_verifications(
+    session: Session, *, older_than: timedelta, now: datetime, actor: str
+) -> int:
+    """Queue a read-only re-check for every account opted out more than `older_than` ago.
+
+    One per employee and policy whose latest finished job proved the account compliant,
+    whose consent still stands, and that has no job open already.
+    """
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    newest = (
+        select(
+            jobs.c.employee_id,
+            jobs.c.policy_id,
+            func.max(jobs.c.finished_at).label("finished_at"),
+        )
+        .where(jobs.c.state == JobState.SUCCEEDED)
+        .group_by(jobs.c.employee_id, jobs.c.policy_id)
+        .subquery()
+    )
+    other = jobs.alias("other")
+    open_job = exists().where(
+        and_(
+            other.c.employee_id == newest.c.employee_id,
+            other.c.policy_id == newest.c.policy_id,
+            other.c.state.in_(_OPEN_STATES),
+        )
+    )
+    due = session.execute(
+        select(
+            jobs.c.campaign_id,
+            jobs.c.employee_id,
+            jobs.c.consent_id,
+            jobs.c.policy_id,
+            jobs.c.policy_version,
+        )
+        .join(
+            newest,
+            and_(
+                jobs.c.employee_id == newest.c.employee_id,
+                jobs.c.policy_id == newest.c.policy_id,
+                jobs.c.finished_at == newest.c.finished_at,
+            ),
+        )
+        .where(
+            jobs.c.state == JobState.SUCCEEDED,
+            jobs.c.outcome.in_(_VERIFIED_OUTCOMES),
+            jobs.c.finished_at < now - older_than,
+            exists().where(
+                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+            ),
+            ~open_job,
+        )
+    ).all()
+    return _queue(
+        session, due, purpose=JobPurpose.VERIFY, actor=actor, why="re-verification", now=now
+    )
+
+
+def queue_repair(session: Session, *, drifted_job_id: int, actor: str, now: datetime) -> bool:
+    """After a re-check found the setting switched back on, opt out again if consent stands."""
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    row = session.execute(
+        select(
+            jobs.c.campaign_id,
+            jobs.c.employee_id,
+            jobs.c.consent_id,
+            jobs.c.policy_id,
+            jobs.c.policy_version,
+        ).where(
+            jobs.c.id == drifted_job_id,
+            exists().where(
+                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+            ),
+        )
+    ).first()
+    if row is None:
+        return False
+    return (
+        _queue(session, [row], purpose=JobPurpose.OPT_OUT, actor=actor, why="drift", now=now) == 1
+    )
+
+
+def _queue(
+    session: Session, rows: Sequence[Any], *, purpose: str, actor: str, why: str, now: datetime
+) -> int:
+    if not rows:
+        return 0
+    created = session.execute(
+        insert(Job.__table__).returning(Job.__table__.c.id),  # type: ignore[attr-defined]
+        [
+            {
+                "campaign_id": campaign_id,
+                "employee_id": employee_id,
+                "consent_id": consent_id,
+                "policy_id": policy_id,
+                "policy_version": version,
+                "purpose": purpose,
+                "state": JobState.QUEUED,
+                "attempts": 0,
+                "max_attempts": DEFAULT_MAX_ATTEMPTS,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for campaign_id, employee_id, consent_id, policy_id, version in rows
+        ],
+    ).all()
+    record_many(
+        session,
+        [
+            NewEvent(actor, "job.queued", "job", str(job_id), {"purpose": purpose, "why": why})
+            for (job_id,) in created
+        ],
+        now=now,
+    )
+    return len(created)

@@ -87,6 +87,16 @@ class ReplicaClient:
         state: dict[str, Any] = self._checked(response).json()
         return state
 
+    def drift(
+        self, platform: Platform | str, account_id: str, setting: str, *, enabled: bool = True
+    ) -> None:
+        """Have the platform switch a setting by itself (drift, for re-verification)."""
+        response = self._http.post(
+            f"{self._account_path(platform, account_id)}/drift",
+            json={"setting": setting, "enabled": enabled},
+        )
+        self._checked(response)
+
     def reset(self) -> None:
         """Forget every account in the replica."""
         self._checked(self._http.post("/reset"))

@@ -12,11 +12,17 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from orchestrator.replica.models import (
     AccountSeed,
     AccountState,
+    Drift,
     Platform,
     SeededAccount,
     StorageState,
 )
-from orchestrator.replica.state import ReplicaState, UnknownAccountError, UnsupportedBehaviourError
+from orchestrator.replica.state import (
+    ReplicaState,
+    UnknownAccountError,
+    UnknownSettingError,
+    UnsupportedBehaviourError,
+)
 
 CONTROL_PREFIX = "/__replica__"
 
@@ -60,6 +66,17 @@ def control_router(state: ReplicaState) -> APIRouter:
             return state.storage_state(platform, account_id, domain=host)
         except UnknownAccountError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
+
+    @router.post("/accounts/{platform}/{account_id}/drift", status_code=204)
+    def drift(platform: Platform, account_id: str, change: Drift) -> Response:
+        """The platform switches a setting back on by itself (what re-verification detects)."""
+        try:
+            state.drift(platform, account_id, change.setting, enabled=change.enabled)
+        except UnknownAccountError as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        except UnknownSettingError as error:
+            raise HTTPException(status_code=422, detail=f"no setting {error}") from None
+        return Response(status_code=204)
 
     @router.post("/reset", status_code=204)
     def reset() -> Response:

@@ -108,6 +108,15 @@ class AccountSeed(BaseModel):
     )
 
 
+class Drift(BaseModel):
+    """A setting the platform switches by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    setting: str
+    enabled: bool = True
+
+
 class SeededAccount(BaseModel):
     """What a test needs to act as the seeded member: the session cookie."""
 

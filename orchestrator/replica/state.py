@@ -269,6 +269,15 @@ class ReplicaState:
                 account.toggle_changes[setting] = account.toggle_changes.get(setting, 0) + 1
             return True
 
+    def drift(self, platform: Platform, account_id: str, setting: str, *, enabled: bool) -> None:
+        """The platform itself switches a setting (as LinkedIn did when it opted members in):
+        not a member's change, so `toggle_changes` does not count it."""
+        with self._lock:
+            account = self._account((platform, account_id))
+            if setting not in account.toggles:
+                raise UnknownSettingError(setting)
+            account.toggles[setting] = enabled
+
     def cookie_consent(self, member: Member) -> ConsentChoice | None:
         with self._lock:
             return self._account(member.key).cookie_consent

@@ -16,7 +16,7 @@ from orchestrator.core.clock import utcnow
 from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
 from orchestrator.flows.execute import CycleReport, WorkerConfig, run_cycle
-from orchestrator.jobs.queue import next_due_at, pending_count
+from orchestrator.jobs.queue import next_due_at, pending_count, queue_verifications
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import PolicySet
 
@@ -38,10 +38,16 @@ class WorkerTotals:
 def scheduler_pass(
     engine: Engine, *, settings: Settings, policies: PolicySet, worker: str, now: datetime
 ) -> None:
-    """Launch due campaigns, expire overdue requests, queue reminders, and send due mail."""
+    """Launch due campaigns, expire overdue requests, queue reminders and re-checks, send mail."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
         run_due(session, config=config, now=now, actor=f"worker:{worker}")
+        queue_verifications(
+            session,
+            older_than=timedelta(days=settings.reverify_after_days),
+            now=now,
+            actor=f"worker:{worker}",
+        )
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
 
 

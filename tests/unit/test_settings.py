@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from orchestrator.cli.verify import parse_duration
 from orchestrator.core.db import make_engine
-from orchestrator.core.errors import ConfigurationError
+from orchestrator.core.errors import ConfigurationError, OrchestratorError
 from orchestrator.core.settings import Settings
 
 
@@ -52,3 +54,17 @@ def test_a_short_configured_secret_is_refused(tmp_path: Path) -> None:
 def test_unsupported_database_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="must start with sqlite"):
         make_engine(url)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), (" 0s ", timedelta(0))],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["30", "3w", "-1d", "d"])
+def test_bad_durations_are_named(text: str) -> None:
+    with pytest.raises(OrchestratorError, match="is not a duration"):
+        parse_duration(text)
