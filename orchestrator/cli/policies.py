@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from orchestrator.cli.context import console, settings
+from orchestrator.cli.context import actor, console, settings, unit_of_work
 from orchestrator.cli.employees import OutputFormat
+from orchestrator.core.clock import utcnow
+from orchestrator.jobs.queue import paused_policies, resume_policy
 from orchestrator.policies import PolicySet, load_policies
 
 app = typer.Typer(help="The opt-out policies (policies/*.yml).", no_args_is_help=True)
@@ -106,3 +108,33 @@ def validate_command(
     console.print(f"{len(policies)} policies in {policies.directory} are valid:")
     for loaded in policies:
         console.print(f"  {loaded.policy.id}  {loaded.version}")
+
+
+@app.command("paused")
+def paused_command() -> None:
+    """List the policies paused after repeated identical failures, with the failure."""
+    with unit_of_work() as session:
+        paused = paused_policies(session)
+    if not paused:
+        console.print("No policy is paused.")
+        return
+    table = Table(title="Paused policies", title_justify="left")
+    for column in ("policy", "since", "failures in a row", "failure"):
+        table.add_column(column)
+    for health in paused:
+        since = health.paused_at.strftime("%Y-%m-%d %H:%M UTC") if health.paused_at else "-"
+        table.add_row(
+            health.policy_id, since, str(health.failures_in_a_row), health.failure_reason or "-"
+        )
+    console.print(table)
+
+
+@app.command("resume")
+def resume_command(
+    policy_id: Annotated[str, typer.Argument(help="The paused policy's id.")],
+) -> None:
+    """Let a paused policy take jobs again, once its page and file have been reviewed."""
+    loaded_policies().get(policy_id)  # refuses an unknown id with the known ones
+    with unit_of_work() as session:
+        resume_policy(session, policy_id=policy_id, actor=actor(), now=utcnow())
+    console.print(f"{policy_id} takes jobs again; its waiting jobs run on the next pass.")

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     reverify_after_days: int = Field(
         default=30, ge=1, description="Re-check compliant accounts this long after the proof."
     )
+    policy_pause_after_failures: int = Field(
+        default=5, ge=2, description="Identical failures in a row that pause a policy."
+    )
+    admin_email: str | None = Field(
+        default=None, description="Where the worker reports paused policies (none: log only)."
+    )
     contact_email: str = Field(
         default="it-privacy@example.com",
         description="Who employees can ask about an opt-out; named in every email.",

@@ -35,11 +35,14 @@ from orchestrator.jobs.queue import (
     JobClaim,
     JobResult,
     claim_jobs,
+    failure_signature,
     finish_job,
     heartbeat,
+    note_policy_result,
     queue_repair,
     requeue_expired,
 )
+from orchestrator.notifications.outbox import enqueue
 from orchestrator.policies import PolicySet
 from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
 
@@ -265,7 +268,7 @@ def _adopt_orphaned_results(session: Session, *, settings: Settings, now: dateti
             job.attempts,
         )
         result = _keep_and_translate(session, claim, outcome, sources[task_id], settings, now)
-        _finish(session, claim, result, worker=job.lease_owner, now=now)
+        _finish(session, claim, result, worker=job.lease_owner, settings=settings, now=now)
         adopted += 1
     return adopted
 
@@ -353,7 +356,9 @@ def run_cycle(
                     result = _keep_and_translate(
                         session, claim, outcome, sources[_task_id(claim)], settings, clock()
                     )
-            state = _finish(session, claim, result, worker=worker.name, now=clock())
+            state = _finish(
+                session, claim, result, worker=worker.name, settings=settings, now=clock()
+            )
             states[state or "lost_lease"] += 1
     with session_scope(engine) as session:
         finished = session.get(Run, run_id)
@@ -368,12 +373,50 @@ def run_cycle(
 
 
 def _finish(
-    session: Session, claim: JobClaim, result: JobResult, *, worker: str, now: datetime
+    session: Session,
+    claim: JobClaim,
+    result: JobResult,
+    *,
+    worker: str,
+    settings: Settings,
+    now: datetime,
 ) -> str | None:
-    """Record the attempt; a re-check that found drift queues the opt-out again."""
+    """Record the attempt; drift queues the opt-out again; repeated failures pause the policy."""
+    actor = f"worker:{worker}"
     state = finish_job(session, job_id=claim.job_id, worker=worker, result=result, now=now)
-    if state is not None and claim.purpose == JobPurpose.VERIFY and result.outcome == "drifted":
-        queue_repair(session, drifted_job_id=claim.job_id, actor=f"worker:{worker}", now=now)
+    if state is None:
+        return None
+    if claim.purpose == JobPurpose.VERIFY and result.outcome == "drifted":
+        queue_repair(session, drifted_job_id=claim.job_id, actor=actor, now=now)
+    if result.succeeded or result.needs_employee or result.transient:
+        failure = None  # only failures a retry cannot fix say the page changed
+    else:
+        failure = result.message
+    if (
+        note_policy_result(
+            session,
+            policy_id=claim.policy_id,
+            failure=failure,
+            pause_after=settings.policy_pause_after_failures,
+            actor=actor,
+            now=now,
+        )
+        and settings.admin_email
+    ):
+        enqueue(
+            session,
+            to=settings.admin_email,
+            kind="policy_paused",
+            context={
+                "policy_id": claim.policy_id,
+                "failures": settings.policy_pause_after_failures,
+                "reason": failure_signature(result.message),
+                "contact_email": settings.contact_email,
+            },
+            actor=actor,
+            now=now,
+            reference=("policy", claim.policy_id),
+        )
     return state
 
 

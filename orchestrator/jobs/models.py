@@ -75,3 +75,20 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PolicyHealth(SQLModel, table=True):
+    """How a policy has been faring: repeated identical failures pause it for new jobs.
+
+    When a site changes its page, every account fails the same way; pausing the policy after
+    a few such failures in a row spares the rest of the fleet until someone reviews it.
+    """
+
+    __tablename__ = "policy_health"
+
+    policy_id: str = Field(primary_key=True, max_length=100)
+    paused: bool = False
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failure_reason: str | None = Field(default=None, max_length=500)
+    failures_in_a_row: int = Field(default=0, ge=0)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -11,6 +11,7 @@ job over, the late worker's result is ignored, so no job ends twice.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +24,12 @@ from orchestrator.audit.service import NewEvent, record, record_many
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import is_postgresql
 from orchestrator.core.errors import ConflictError, NotFoundError
-from orchestrator.jobs.models import Job, JobPurpose, JobState
+from orchestrator.jobs.models import Job, JobPurpose, JobState, PolicyHealth
 
 # Consent rows are the consent room's; the queue only asks whether one stands.
 _consents = table("consents", column("id"), column("state"))
 APPROVED = "approved"
+_health = PolicyHealth.__table__  # type: ignore[attr-defined]
 
 DEFAULT_MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 30.0
@@ -86,6 +88,9 @@ def claim_jobs(
             jobs.c.next_attempt_at <= now,
             exists().where(
                 and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
+            ),
+            ~exists().where(
+                and_(_health.c.policy_id == jobs.c.policy_id, _health.c.paused.is_(True))
             ),
         )
         .order_by(jobs.c.next_attempt_at, jobs.c.id)
@@ -415,3 +420,76 @@ def _queue(
         now=now,
     )
     return len(created)
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def failure_signature(message: str) -> str:
+    """What identical failures have in common: the message without URLs (they name accounts)."""
+    return _URL.sub("<url>", message)[:500]
+
+
+def note_policy_result(
+    session: Session,
+    *,
+    policy_id: str,
+    failure: str | None,
+    pause_after: int,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Count a policy's identical failures in a row; True when this one paused the policy.
+
+    A success, or a different failure, starts the count again.
+    """
+    health = session.get(PolicyHealth, policy_id, with_for_update=True) or PolicyHealth(
+        policy_id=policy_id, updated_at=now
+    )
+    if failure is None:
+        health.failures_in_a_row, health.failure_reason = 0, None
+    else:
+        signature = failure_signature(failure)
+        same = health.failure_reason == signature
+        health.failures_in_a_row = health.failures_in_a_row + 1 if same else 1
+        health.failure_reason = signature
+    health.updated_at = now
+    pausing = not health.paused and health.failures_in_a_row >= pause_after
+    if pausing:
+        health.paused, health.paused_at = True, now
+        record(
+            session,
+            actor=actor,
+            action="policy.paused",
+            subject_type="policy",
+            subject_id=policy_id,
+            data={"failures_in_a_row": health.failures_in_a_row, "reason": health.failure_reason},
+            now=now,
+        )
+    session.add(health)
+    session.flush()
+    return pausing
+
+
+def resume_policy(session: Session, *, policy_id: str, actor: str, now: datetime) -> None:
+    """Let a paused policy take jobs again (after someone reviewed the site and the policy)."""
+    health = session.get(PolicyHealth, policy_id, with_for_update=True)
+    if health is None or not health.paused:
+        raise ConflictError(f"policy {policy_id} is not paused")
+    health.paused, health.paused_at, health.failures_in_a_row = False, None, 0
+    health.updated_at = now
+    session.add(health)
+    record(
+        session,
+        actor=actor,
+        action="policy.resumed",
+        subject_type="policy",
+        subject_id=policy_id,
+        data={"last_reason": health.failure_reason},
+        now=now,
+    )
+
+
+def paused_policies(session: Session) -> list[PolicyHealth]:
+    """Policies that take no new jobs, with why."""
+    return list(session.scalars(select(PolicyHealth).where(col(PolicyHealth.paused))).all())

@@ -18,6 +18,7 @@ from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.flows.execute import WorkerConfig, run_cycle
 from orchestrator.jobs.models import Job, JobState
+from orchestrator.notifications.models import OutboxMessage
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
@@ -120,3 +121,53 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         assert verify_chain(session).ok
     # A second pass has nothing to do: every job ended exactly once.
     assert run_cycle(engine, settings=settings, policies=POLICIES, worker=worker).claimed == 0
+
+
+def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    prefix = "pg-gone" if database_url.startswith("postgresql") else "lite-gone"
+    emails = [f"{prefix}-{n}@example.com" for n in range(3)]
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        policies_dir=REPO / "policies",
+        playbooks_dir=REPO / "playbooks",
+        replica_url=replica.base_url,
+        secret_key="w" * 40,
+        policy_pause_after_failures=2,
+        admin_email="it-admins@example.com",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    directory = "email,name,department,country\n" + "".join(f"{e},P,Ops,DE\n" for e in emails)
+    with session_scope(engine) as session:
+        import_directory(session, data=directory.encode(), source="d.csv", actor="t", now=NOW)
+        for email in emails:
+            seed_replica_session(
+                session,
+                replica_url=replica.base_url,
+                employee_email=email,
+                platform="linkedin",
+                behaviours=("setting_absent",),
+                secret=settings.secret(),
+                actor="t",
+                now=NOW,
+            )
+    factories.approved_jobs(
+        engine, emails=emails[:2], policies={TOGGLE: POLICIES.get(TOGGLE).version}, now=NOW
+    )
+    worker = WorkerConfig(name="test-worker", batch_size=10, forks=1)
+    run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=Clock(NOW))
+    factories.approved_jobs(
+        engine, emails=emails[2:], policies={TOGGLE: POLICIES.get(TOGGLE).version}, now=NOW
+    )
+
+    later = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=Clock(NOW))
+
+    assert later.claimed == 0  # paused: the third employee's job waits for a review
+    with Session(engine) as session:
+        states = sorted(j.state for j in session.exec(select(Job)).all())
+        assert states == [JobState.FAILED, JobState.FAILED, JobState.QUEUED]
+        [mail] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "policy_paused"))
+        assert mail.to_address == "it-admins@example.com"
+        assert "no element matches 'training_toggle'" in mail.text_body

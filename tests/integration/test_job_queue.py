@@ -21,8 +21,11 @@ from orchestrator.jobs.queue import (
     claim_jobs,
     finish_job,
     heartbeat,
+    note_policy_result,
+    paused_policies,
     pending_count,
     requeue_expired,
+    resume_policy,
 )
 from tests import factories
 
@@ -201,3 +204,33 @@ def test_two_workers_share_two_hundred_jobs_without_overlap(engine: Engine) -> N
     with Session(engine) as session:
         states = session.exec(select(Job.state)).all()
     assert set(states) == {JobState.SUCCEEDED}
+
+
+def test_identical_failures_in_a_row_pause_the_policy_until_resumed(engine: Engine) -> None:
+    approved_jobs(engine, 4, policies=("p-one", "p-two"))
+    changed = "no element matches 'training_toggle' at http://host/linkedin/account-{n}"
+
+    def note(failure: str | None) -> bool:
+        with session_scope(engine) as session:
+            return note_policy_result(
+                session, policy_id="p-one", failure=failure, pause_after=3, actor="w", now=NOW
+            )
+
+    assert not note(changed.format(n=1))
+    assert not note(None)  # a success starts the count again
+    assert not note(changed.format(n=2))
+    assert not note("something else")  # so does a different failure
+    assert not note(changed.format(n=3))
+    assert not note(changed.format(n=4))
+    assert note(changed.format(n=5))  # three identical ones (URLs aside) in a row
+    claimed = claim(engine, "w1", limit=100)
+    assert {c.policy_id for c in claimed} == {"p-two"}  # the paused policy's jobs wait
+    with Session(engine) as session:
+        [paused] = paused_policies(session)
+        assert paused.policy_id == "p-one"
+        assert paused.failure_reason == "no element matches 'training_toggle' at <url>"
+    with session_scope(engine) as session:
+        resume_policy(session, policy_id="p-one", actor="admin", now=NOW)
+    assert {c.policy_id for c in claim(engine, "w1", limit=100)} == {"p-one"}
+    with pytest.raises(ConflictError, match="not paused"), session_scope(engine) as session:
+        resume_policy(session, policy_id="p-one", actor="admin", now=NOW)
