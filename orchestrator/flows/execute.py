@@ -23,12 +23,15 @@ from sqlmodel import Session, col, select
 
 from orchestrator.automation.batch import encode_batch, new_batch_key
 from orchestrator.automation.outcomes import EngineTask, Outcome, OutcomeStatus, outcome_from_dict
+from orchestrator.consent.config import ConsentConfig
+from orchestrator.consent.explanation import platform_name
+from orchestrator.consent.service import ProofItem, queue_receipt
 from orchestrator.core.clock import utcnow
 from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
 from orchestrator.employees.models import Employee
 from orchestrator.evidence.models import EvidenceRecord
-from orchestrator.evidence.service import EvidenceIntegrityError, keep_evidence
+from orchestrator.evidence.service import EvidenceIntegrityError, evidence_for_job, keep_evidence
 from orchestrator.flows.engine_tasks import engine_task
 from orchestrator.jobs.models import Job, JobPurpose, JobState, Run
 from orchestrator.jobs.queue import (
@@ -47,6 +50,7 @@ from orchestrator.policies import PolicySet
 from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
 
 LOCAL_HOST = "localhost"
+RECEIPT_LABELS = {"changed": "Opted out", "already_compliant": "Already opted out"}
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,9 @@ def _unpack_run(private_data_dir: Path) -> tuple[dict[str, Outcome], dict[str, P
     return outcomes, sources
 
 
-def _adopt_orphaned_results(session: Session, *, settings: Settings, now: datetime) -> int:
+def _adopt_orphaned_results(
+    session: Session, *, settings: Settings, config: ConsentConfig, now: datetime
+) -> int:
     """Record what a dead worker's run finished after all, instead of running it again.
 
     A worker killed mid-run leaves its ansible-playbook running; its hosts start no task after
@@ -268,7 +274,15 @@ def _adopt_orphaned_results(session: Session, *, settings: Settings, now: dateti
             job.attempts,
         )
         result = _keep_and_translate(session, claim, outcome, sources[task_id], settings, now)
-        _finish(session, claim, result, worker=job.lease_owner, settings=settings, now=now)
+        _finish(
+            session,
+            claim,
+            result,
+            worker=job.lease_owner,
+            settings=settings,
+            config=config,
+            now=now,
+        )
         adopted += 1
     return adopted
 
@@ -282,8 +296,9 @@ def run_cycle(
     clock: Callable[[], datetime] = utcnow,
 ) -> CycleReport:
     """Claim a batch, run it through ansible-runner, and record every job's outcome."""
+    config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
-        _adopt_orphaned_results(session, settings=settings, now=clock())
+        _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
         requeue_expired(session, now=clock())
         claims = claim_jobs(
             session, worker=worker.name, limit=worker.batch_size, now=clock(), lease=worker.lease
@@ -357,7 +372,13 @@ def run_cycle(
                         session, claim, outcome, sources[_task_id(claim)], settings, clock()
                     )
             state = _finish(
-                session, claim, result, worker=worker.name, settings=settings, now=clock()
+                session,
+                claim,
+                result,
+                worker=worker.name,
+                settings=settings,
+                config=config,
+                now=clock(),
             )
             states[state or "lost_lease"] += 1
     with session_scope(engine) as session:
@@ -379,6 +400,7 @@ def _finish(
     *,
     worker: str,
     settings: Settings,
+    config: ConsentConfig,
     now: datetime,
 ) -> str | None:
     """Record the attempt; drift queues the opt-out again; repeated failures pause the policy."""
@@ -388,6 +410,9 @@ def _finish(
         return None
     if claim.purpose == JobPurpose.VERIFY and result.outcome == "drifted":
         queue_repair(session, drifted_job_id=claim.job_id, actor=actor, now=now)
+    _tell_the_employee(
+        session, claim, result, state=state, settings=settings, config=config, actor=actor, now=now
+    )
     if result.succeeded or result.needs_employee or result.transient:
         failure = None  # only failures a retry cannot fix say the page changed
     else:
@@ -418,6 +443,64 @@ def _finish(
             reference=("policy", claim.policy_id),
         )
     return state
+
+
+def _tell_the_employee(
+    session: Session,
+    claim: JobClaim,
+    result: JobResult,
+    *,
+    state: str,
+    settings: Settings,
+    config: ConsentConfig,
+    actor: str,
+    now: datetime,
+) -> None:
+    """A receipt with the proof after a verified opt-out; what to do when it needs them."""
+    policy = config.policies.get(claim.policy_id) if claim.policy_id in config.policies else None
+    if policy is None:
+        return
+    if state == JobState.NEEDS_ACTION:
+        employee = session.get(Employee, claim.employee_id)
+        assert employee is not None  # a foreign key guarantees it
+        enqueue(
+            session,
+            to=employee.email,
+            kind="needs_action",
+            context={
+                "employee_name": employee.name,
+                "platform": platform_name(policy.policy.platform),
+                "title": policy.policy.title,
+                "action": result.message,
+                "contact_email": settings.contact_email,
+            },
+            actor=actor,
+            now=now,
+            reference=("job", claim.job_id),
+        )
+    elif (
+        state == JobState.SUCCEEDED
+        and claim.purpose == JobPurpose.OPT_OUT
+        and result.outcome in RECEIPT_LABELS
+    ):
+        proof = [
+            ProofItem(record.kind, record.sha256, record.captured_at, record.url)
+            for record in evidence_for_job(session, job_id=claim.job_id)
+            if record.kind != "outcome" and record.data.get("attempt") == claim.attempt
+        ]
+        queue_receipt(
+            session,
+            consent_id=claim.consent_id,
+            policy_id=claim.policy_id,
+            policy_version=claim.policy_version,
+            outcome=RECEIPT_LABELS[result.outcome],
+            detail=result.message,
+            proof=proof,
+            verified_at=now,
+            config=config,
+            actor=actor,
+            now=now,
+        )
 
 
 def _keep_and_translate(

@@ -109,6 +109,26 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         retry = next(j for j in jobs.values() if j.state == JobState.QUEUED)
         assert retry.next_attempt_at > NOW
 
+    with Session(engine) as session:
+        mail = {(m.to_address, m.kind) for m in session.exec(select(OutboxMessage)).all()}
+    assert mail == {
+        (f"{prefix}-ok@example.com", "opt_out_receipt"),  # one per verified policy
+        (f"{prefix}-away@example.com", "needs_action"),  # one per policy that needs them
+        (f"{prefix}-flaky@example.com", "opt_out_receipt"),  # the form went through
+    }
+    with Session(engine) as session:
+        receipts = session.exec(
+            select(OutboxMessage).where(OutboxMessage.to_address == f"{prefix}-ok@example.com")
+        ).all()
+        assert len(receipts) == 2
+        hashes = {r.sha256 for r in records if r.kind != "outcome"}
+        for receipt in receipts:  # each lists the proof with its SHA-256
+            assert any(digest in receipt.text_body for digest in hashes)
+        away = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "needs_action")
+        ).first()
+        assert away is not None and "Sign in to LinkedIn" in away.text_body
+
     clock.now = retry.next_attempt_at + timedelta(seconds=1)
     again = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock)
     assert again.claimed == 1
