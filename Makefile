@@ -17,3 +17,6 @@ lint: setup
 
 bench: setup
 	.venv/bin/python bench/import_bench.py
+	.venv/bin/python bench/automation_bench.py
+	.venv/bin/python bench/consent_bench.py
+	.venv/bin/python bench/fleet_bench.py

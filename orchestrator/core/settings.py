@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     policy_pause_after_failures: int = Field(
         default=5, ge=2, description="Identical failures in a row that pause a policy."
     )
+    webhook_url: str | None = Field(
+        default=None, description="Job events are POSTed here as signed JSON (none: off)."
+    )
     admin_email: str | None = Field(
         default=None, description="Where the worker reports paused policies (none: log only)."
     )
@@ -75,6 +78,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_from: str = "Opt-out orchestrator <optout@localhost>"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("public_base_url", "replica_url")
     @classmethod

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from orchestrator.audit.service import record
 from orchestrator.automation.batch import encode_batch, new_batch_key
 from orchestrator.automation.outcomes import EngineTask, Outcome, OutcomeStatus, outcome_from_dict
 from orchestrator.consent.config import ConsentConfig
@@ -46,6 +47,7 @@ from orchestrator.jobs.queue import (
     requeue_expired,
 )
 from orchestrator.notifications.outbox import enqueue
+from orchestrator.notifications.webhook import post_event
 from orchestrator.policies import PolicySet
 from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
 
@@ -381,6 +383,8 @@ def run_cycle(
                 now=clock(),
             )
             states[state or "lost_lease"] += 1
+        if state is not None and settings.webhook_url:
+            _post_job_event(engine, settings, claim, result, state=state, now=clock())
     with session_scope(engine) as session:
         finished = session.get(Run, run_id)
         assert finished is not None
@@ -501,6 +505,45 @@ def _tell_the_employee(
             actor=actor,
             now=now,
         )
+
+
+def _post_job_event(
+    engine: Engine,
+    settings: Settings,
+    claim: JobClaim,
+    result: JobResult,
+    *,
+    state: str,
+    now: datetime,
+) -> None:
+    """Tell the webhook how an attempt ended (after it is committed); record a failed post."""
+    assert settings.webhook_url is not None
+    event = {
+        "event": "job.attempt_finished",
+        "job_id": claim.job_id,
+        "campaign_id": claim.campaign_id,
+        "employee_id": claim.employee_id,
+        "policy_id": claim.policy_id,
+        "policy_version": claim.policy_version,
+        "purpose": claim.purpose,
+        "attempt": claim.attempt,
+        "state": state,
+        "outcome": result.outcome,
+        "message": result.message,
+        "at": now.isoformat(),
+    }
+    problem = post_event(settings.webhook_url, event, secret=settings.secret())
+    if problem is not None:
+        with session_scope(engine) as session:
+            record(
+                session,
+                actor="worker:webhook",
+                action="webhook.failed",
+                subject_type="job",
+                subject_id=claim.job_id,
+                data={"url": settings.webhook_url, "problem": problem, "state": state},
+                now=now,
+            )
 
 
 def _keep_and_translate(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.flows.execute import WorkerConfig, run_cycle
 from orchestrator.jobs.models import Job, JobState
 from orchestrator.notifications.models import OutboxMessage
+from orchestrator.notifications.webhook import SIGNATURE_HEADER, sign
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
@@ -31,6 +36,37 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TOGGLE, FORM = "linkedin-genai-training", "linkedin-data-processing-objection"
 
 
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on a free local port that keeps every (signature, body) it gets."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        received = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.headers[SIGNATURE_HEADER], body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 class Clock:
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -40,7 +76,7 @@ class Clock:
 
 
 def test_a_cycle_opts_out_records_evidence_and_retries(
-    replica, engine: Engine, database_url: str, tmp_path: Path
+    replica, engine: Engine, database_url: str, tmp_path: Path, receiver: Receiver
 ) -> None:
     prefix = "pg" if database_url.startswith("postgresql") else "lite"
     people = {
@@ -55,6 +91,7 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
         secret_key="w" * 40,
+        webhook_url=receiver.url,
         _env_file=None,  # type: ignore[call-arg]
     )
     directory = "email,name,department,country\n" + "".join(
@@ -139,6 +176,11 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
     with Session(engine) as session:
         assert session.get(Job, retry.id).state == JobState.SUCCEEDED  # type: ignore[union-attr]
         assert verify_chain(session).ok
+    events = [json.loads(body) for _, body in receiver.posts]
+    assert len(events) == 7  # six first attempts and the retry
+    assert sorted(e["state"] for e in events).count("succeeded") == 4
+    for signature, body in receiver.posts:
+        assert signature == sign(body, secret=settings.secret())
     # A second pass has nothing to do: every job ended exactly once.
     assert run_cycle(engine, settings=settings, policies=POLICIES, worker=worker).claimed == 0
 

@@ -1,0 +1,206 @@
+"""Fleet benchmark: N consented employees end to end through the worker and ansible-runner.
+
+Against one replica process, in one run:
+- ours: the worker loop (batches of jobs, one ansible-runner run and one browser per batch),
+  from approved consents to recorded outcomes and evidence;
+- a bare Playwright loop doing the same clicks, reloads and screenshots for N employees;
+- one ansible-runner run per employee (the cost batching avoids), on a sample.
+Prints employees/min for each, the ratios (goals, issue 5: ours at least 0.8 of the bare loop,
+and at least 5 times the one-run-per-employee rate), and peak memory.
+
+    python bench/fleet_bench.py [--employees 200] [--batch-size 50] [--per-run-sample 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from automation_bench import start_replica  # type: ignore[import-not-found]
+from playwright.sync_api import Browser, sync_playwright
+
+from orchestrator.automation.batch import encode_batch, new_batch_key
+from orchestrator.automation.browser import launch_chromium
+from orchestrator.automation.outcomes import EmployeeFacts, EngineTask
+from orchestrator.core.db import make_engine, session_scope
+from orchestrator.core.settings import Settings
+from orchestrator.employees.service import import_directory
+from orchestrator.flows.engine_tasks import seed_replica_session
+from orchestrator.flows.execute import WorkerConfig
+from orchestrator.migrations import upgrade
+from orchestrator.policies import load_policies
+from orchestrator.replica import Platform, ReplicaClient
+from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
+from orchestrator.worker.loop import work
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests import factories  # noqa: E402 - the same rows the tests make
+
+POLICY = "linkedin-genai-training"
+TOGGLE = re.compile("Use my data for training content creation AI models", re.IGNORECASE)
+
+
+def prepare(directory: Path, replica_url: str, count: int) -> tuple[Settings, list[str]]:
+    settings = Settings(
+        data_dir=directory / "data",
+        policies_dir=REPO / "policies",
+        playbooks_dir=REPO / "playbooks",
+        replica_url=replica_url,
+        smtp_port=1,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    emails = [f"fleet{number}@example.com" for number in range(count)]
+    people = "email,name,department,country\n" + "".join(f"{e},P,Ops,US\n" for e in emails)
+    with session_scope(engine) as session:
+        import_directory(session, data=people.encode(), source="d.csv", actor="bench", now=now)
+        for email in emails:
+            seed_replica_session(
+                session,
+                replica_url=replica_url,
+                employee_email=email,
+                platform="linkedin",
+                behaviours=(),
+                secret=settings.secret(),
+                actor="bench",
+                now=now,
+            )
+    version = load_policies(REPO / "policies").get(POLICY).version
+    factories.approved_jobs(engine, emails=emails, policies={POLICY: version}, now=now)
+    engine.dispose()
+    return settings, emails
+
+
+def ours(settings: Settings, batch_size: int) -> tuple[float, int]:
+    engine = make_engine(settings.resolved_database_url)
+    start = time.perf_counter()
+    totals = work(
+        engine,
+        settings=settings,
+        policies=load_policies(REPO / "policies"),
+        config=WorkerConfig(name="bench", batch_size=batch_size),
+        until_empty=True,
+        poll_seconds=0.2,
+    )
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    if totals.states.get("succeeded", 0) != totals.claimed:
+        raise SystemExit(f"not every job succeeded: {dict(totals.states)}")
+    return elapsed, totals.claimed
+
+
+def bare(browser: Browser, client: ReplicaClient, count: int, out: Path) -> float:
+    page_url = client.site_url(
+        Platform.LINKEDIN, "/mypreferences/d/settings/data-for-ai-improvement"
+    )
+    accounts = [f"bare{number}" for number in range(count)]
+    for account in accounts:
+        client.seed_account(Platform.LINKEDIN, account)
+    start = time.perf_counter()
+    for account in accounts:
+        context = browser.new_context(
+            storage_state=client.storage_state(Platform.LINKEDIN, account),  # type: ignore[arg-type]
+            viewport={"width": 1280, "height": 900},
+        )
+        page = context.new_page()
+        page.goto(page_url)
+        page.screenshot(path=out / f"{account}-before.png")
+        switch = page.get_by_role("switch", name=TOGGLE)
+        switch.click()
+        page.wait_for_function(
+            "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
+            arg=switch.element_handle(),
+        )
+        page.reload()
+        assert not page.get_by_role("switch", name=TOGGLE).is_checked()
+        page.screenshot(path=out / f"{account}-after.png")
+        context.close()
+    return time.perf_counter() - start
+
+
+def one_run_per_employee(client: ReplicaClient, count: int, out: Path) -> float:
+    loaded = load_policies(REPO / "policies").get(POLICY)
+    base = client.site_url(Platform.LINKEDIN, "").rstrip("/")
+    start = time.perf_counter()
+    for number in range(count):
+        account = f"single{number}"
+        client.seed_account(Platform.LINKEDIN, account)
+        task = EngineTask(
+            task_id=account,
+            policy=loaded,
+            employee=EmployeeFacts(f"{account}@example.com", "P", "Ops", "US"),
+            storage_state=client.storage_state(Platform.LINKEDIN, account),
+            evidence_dir=out,
+            base_url=base,
+            on=date.today(),
+        )
+        key = new_batch_key()
+        result = run_playbook(
+            batches={FleetHost("localhost"): encode_batch([task], key=key)},
+            key=key,
+            playbooks_dir=REPO / "playbooks",
+            private_data_dir=new_private_data_dir(out / "runs"),
+        )
+        if result.hosts["localhost"].archive is None:
+            raise SystemExit(f"a single run failed: {result.hosts['localhost'].error}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--per-run-sample", type=int, default=10)
+    args = parser.parse_args()
+    process, replica_url = start_replica()
+    try:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            ReplicaClient(replica_url) as client,
+        ):
+            out = Path(directory)
+            settings, _ = prepare(out, replica_url, args.employees)
+            ours_seconds, done = ours(settings, args.batch_size)
+            worker_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                bare_seconds = bare(browser, client, args.employees, out)
+                browser.close()
+            single_seconds = one_run_per_employee(client, args.per_run_sample, out)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    ours_rate = done / ours_seconds * 60
+    bare_rate = args.employees / bare_seconds * 60
+    single_rate = args.per_run_sample / single_seconds * 60
+    print(f"employees                 {done} (policy {POLICY}, batches of {args.batch_size})")
+    print(f"ours (worker+ansible)     {ours_seconds:7.1f} s  {ours_rate:7.1f} employees/min")
+    print(f"bare Playwright loop      {bare_seconds:7.1f} s  {bare_rate:7.1f} employees/min")
+    print(
+        f"one ansible run each      {single_seconds:7.1f} s  {single_rate:7.1f} employees/min "
+        f"(sample of {args.per_run_sample})"
+    )
+    ratio, speedup = ours_rate / bare_rate, ours_rate / single_rate
+    print(f"ours / bare               {ratio:5.2f}  (goal at least 0.8: {_verdict(ratio >= 0.8)})")
+    print(f"ours / one run each       {speedup:5.1f}x (goal at least 5x: {_verdict(speedup >= 5)})")
+    peaks = f"worker {worker_peak:,.0f} MiB; largest child {child_peak:,.0f} MiB"
+    print(f"peak memory               {peaks}")
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+if __name__ == "__main__":
+    main()
