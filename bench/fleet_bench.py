@@ -53,6 +53,7 @@ def prepare(directory: Path, replica_url: str, count: int) -> tuple[Settings, li
         policies_dir=REPO / "policies",
         playbooks_dir=REPO / "playbooks",
         replica_url=replica_url,
+        pace_per_minute=0,
         smtp_port=1,
         _env_file=None,  # type: ignore[call-arg]
     )

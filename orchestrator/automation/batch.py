@@ -32,14 +32,20 @@ def new_batch_key() -> bytes:
 
 @dataclass(frozen=True)
 class Batch:
-    """A host's tasks and the time after which it must not start another one."""
+    """A host's tasks, when each may start (seconds after the batch starts, for pacing), and
+    the time after which none may start."""
 
     tasks: list[EngineTask]
     not_after: datetime | None
+    start_after: dict[str, float]
 
 
 def encode_batch(
-    tasks: list[EngineTask], *, key: bytes, not_after: datetime | None = None
+    tasks: list[EngineTask],
+    *,
+    key: bytes,
+    not_after: datetime | None = None,
+    start_after: dict[str, float] | None = None,
 ) -> bytes:
     """Serialise and encrypt tasks (with their policy files) for one host.
 
@@ -57,6 +63,7 @@ def encode_batch(
         policies[loaded.policy.id] = {"version": loaded.version, "text": content.decode("utf-8")}
     payload = {
         "not_after": not_after.isoformat() if not_after else None,
+        "start_after": start_after or {},
         "policies": policies,
         "tasks": [
             {
@@ -105,4 +112,8 @@ def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> Batch:
         for item in payload["tasks"]
     ]
     not_after = payload.get("not_after")
-    return Batch(tasks, datetime.fromisoformat(not_after) if not_after else None)
+    return Batch(
+        tasks,
+        datetime.fromisoformat(not_after) if not_after else None,
+        {str(task_id): float(delay) for task_id, delay in payload["start_after"].items()},
+    )

@@ -14,6 +14,7 @@ import os
 import sys
 import tarfile
 import tempfile
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,10 +39,24 @@ def run_batch_file(batch: Path, result: Path, *, key: bytes) -> Counter[str]:
         decoded = decode_batch(batch.read_bytes(), key=key, work_dir=work)
         evidence = work / "evidence"
         evidence.mkdir(exist_ok=True)
+        started = time.monotonic()
+        ordered = sorted(decoded.tasks, key=lambda task: decoded.start_after.get(task.task_id, 0))
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
-                for task in decoded.tasks:
+                last: dict[str, tuple[float, float]] = {}  # platform → (offset, started)
+                for task in ordered:
+                    # Pacing: the controller spaced each platform's tasks across the fleet;
+                    # a slow task never lets the next ones of its platform start in a burst.
+                    platform = task.policy.policy.platform
+                    offset = decoded.start_after.get(task.task_id, 0.0)
+                    earliest = started + offset
+                    if platform in last:
+                        previous_offset, previous_start = last[platform]
+                        earliest = max(earliest, previous_start + offset - previous_offset)
+                    if (wait := earliest - time.monotonic()) > 0:
+                        time.sleep(wait)
+                    last[platform] = (offset, time.monotonic())
                     if decoded.not_after is not None and datetime.now(UTC) > decoded.not_after:
                         outcome = not_started(task, "the batch's time ran out before it started")
                     else:

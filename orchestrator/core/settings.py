@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     evidence_retention_days: int = Field(
         default=400, ge=1, description="How long evidence is kept before it may be purged."
     )
+    pace_per_minute: float = Field(
+        default=6,
+        ge=0,
+        description="Opt-outs started per platform per minute by one worker's run, jittered "
+        "(0: no pacing, e.g. against the replica).",
+    )
     reverify_after_days: int = Field(
         default=30, ge=1, description="Re-check compliant accounts this long after the proof."
     )

@@ -9,11 +9,12 @@ and finally one transaction per job recording its outcome, evidence and audit ev
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import tarfile
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,6 +97,35 @@ def result_of(outcome: Outcome) -> JobResult:
     # changed, already compliant, not applicable, and a verification that found drift: the
     # attempt did its work; the outcome says what it found.
     return JobResult(status.value, outcome.message, succeeded=True)
+
+
+def pace_offsets(
+    tasks: Sequence[EngineTask], *, per_minute: float, rng: random.Random | None = None
+) -> dict[str, float]:
+    """When each task may start, in seconds after the run starts: per platform, across every
+    host of the run, one task per 60/`per_minute` seconds, each gap jittered by ±25% so the
+    fleet never knocks at a regular beat. `per_minute` 0 means no pacing."""
+    if per_minute <= 0:
+        return {}
+    chance = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+    gap = 60.0 / per_minute
+    offsets: dict[str, float] = {}
+    next_start: dict[str, float] = {}
+    for task in tasks:
+        platform = task.policy.policy.platform
+        start = next_start.get(platform, 0.0)
+        offsets[task.task_id] = start
+        next_start[platform] = start + gap * chance.uniform(0.75, 1.25)
+    return offsets
+
+
+def _batch_limit(worker: WorkerConfig, settings: Settings) -> int:
+    """The batch size, but no more tasks than pacing lets start before the batch's deadline."""
+    if settings.pace_per_minute <= 0:
+        return worker.batch_size
+    window = (worker.lease - worker.task_allowance).total_seconds()
+    slowest_gap = 60.0 / settings.pace_per_minute * 1.25
+    return max(1, min(worker.batch_size, int(window / slowest_gap)))
 
 
 def _fleet_host(name: str | None) -> FleetHost:
@@ -303,7 +333,11 @@ def run_cycle(
         _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
         requeue_expired(session, now=clock())
         claims = claim_jobs(
-            session, worker=worker.name, limit=worker.batch_size, now=clock(), lease=worker.lease
+            session,
+            worker=worker.name,
+            limit=_batch_limit(worker, settings),
+            now=clock(),
+            lease=worker.lease,
         )
     if not claims:
         return CycleReport(claimed=0)
@@ -338,8 +372,11 @@ def run_cycle(
     if by_host:
         key = new_batch_key()
         not_after = clock() + worker.lease - worker.task_allowance
+        start_after = pace_offsets(
+            [task for _, task in tasks.values()], per_minute=settings.pace_per_minute
+        )
         batches = {
-            host: encode_batch(host_tasks, key=key, not_after=not_after)
+            host: encode_batch(host_tasks, key=key, not_after=not_after, start_after=start_after)
             for host, host_tasks in by_host.items()
         }
         with _Heartbeat(engine, worker=worker, job_ids=list(tasks), clock=clock):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import tarfile
-from datetime import date
+from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,23 @@ def test_a_batch_that_cannot_be_opened_fails_the_host_with_a_reason(
     assert "cannot be decrypted" in (host.error or "")
     state = replica.client.account_state(Platform.LINKEDIN, "fleet-c")
     assert state.toggles["data_for_ai_improvement"] is True
+
+
+def test_a_host_starts_tasks_no_earlier_than_their_pace_allows(replica, tmp_path: Path) -> None:
+    accounts = ["paced-a", "paced-b", "paced-c"]
+    for account in accounts:
+        replica.client.seed_account(Platform.LINKEDIN, account)
+    tasks = [_task(replica, tmp_path, account, "linkedin-genai-training") for account in accounts]
+    offsets = {task.task_id: 1.5 * number for number, task in enumerate(tasks)}
+    key = new_batch_key()
+    result = run_playbook(
+        batches={FleetHost("localhost"): encode_batch(tasks, key=key, start_after=offsets)},
+        key=key,
+        playbooks_dir=REPO / "playbooks",
+        private_data_dir=new_private_data_dir(tmp_path / "runs"),
+    )
+    archive = result.hosts["localhost"].archive
+    assert archive is not None, result.hosts["localhost"].error
+    outcomes = _outcomes(archive, tmp_path / "back")
+    starts = [datetime.fromisoformat(outcomes[task.task_id]["started_at"]) for task in tasks]
+    assert all((b - a).total_seconds() >= 1.4 for a, b in pairwise(starts))

@@ -47,6 +47,7 @@ def test_drift_is_detected_read_only_and_repaired(
         policies_dir=REPO / "policies",
         playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
+        pace_per_minute=0,
         secret_key="r" * 40,
         _env_file=None,  # type: ignore[call-arg]
     )

@@ -35,6 +35,7 @@ def test_worker_until_empty_drains_the_queue(replica, tmp_path: Path) -> None:
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
         OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
         OPTOUT_REPLICA_URL=replica.base_url,
+        OPTOUT_PACE_PER_MINUTE="0",
         OPTOUT_SMTP_PORT="1",  # no mail is due; a worker must not need SMTP to run jobs
         COLUMNS="160",
     )

@@ -90,6 +90,7 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         policies_dir=REPO / "policies",
         playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
+        pace_per_minute=0,
         secret_key="w" * 40,
         webhook_url=receiver.url,
         _env_file=None,  # type: ignore[call-arg]
@@ -196,6 +197,7 @@ def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
         policies_dir=REPO / "policies",
         playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
+        pace_per_minute=0,
         secret_key="w" * 40,
         policy_pause_after_failures=2,
         admin_email="it-admins@example.com",

@@ -51,6 +51,7 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
         OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
         OPTOUT_REPLICA_URL=replica.base_url,
+        OPTOUT_PACE_PER_MINUTE="0",
         OPTOUT_SMTP_PORT="1",
     )
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
