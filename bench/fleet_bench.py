@@ -28,10 +28,8 @@ from playwright.sync_api import Browser, sync_playwright
 from orchestrator.automation.batch import encode_batch, new_batch_key
 from orchestrator.automation.browser import launch_chromium
 from orchestrator.automation.outcomes import EmployeeFacts, EngineTask
-from orchestrator.core.db import make_engine, session_scope
+from orchestrator.core.db import make_engine
 from orchestrator.core.settings import Settings
-from orchestrator.employees.service import import_directory
-from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.flows.execute import WorkerConfig
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
@@ -60,24 +58,15 @@ def prepare(directory: Path, replica_url: str, count: int) -> tuple[Settings, li
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    now = datetime.now(UTC)
     emails = [f"fleet{number}@example.com" for number in range(count)]
-    people = "email,name,department,country\n" + "".join(f"{e},P,Ops,US\n" for e in emails)
-    with session_scope(engine) as session:
-        import_directory(session, data=people.encode(), source="d.csv", actor="bench", now=now)
-        for email in emails:
-            seed_replica_session(
-                session,
-                replica_url=replica_url,
-                employee_email=email,
-                platform="linkedin",
-                behaviours=(),
-                secret=settings.secret(),
-                actor="bench",
-                now=now,
-            )
-    version = load_policies(REPO / "policies").get(POLICY).version
-    factories.approved_jobs(engine, emails=emails, policies={POLICY: version}, now=now)
+    factories.consenting_employees(
+        engine,
+        replica_url=replica_url,
+        secret=settings.secret(),
+        people={email: () for email in emails},
+        policies={POLICY: load_policies(REPO / "policies").get(POLICY).version},
+        now=datetime.now(UTC),
+    )
     engine.dispose()
     return settings, emails
 

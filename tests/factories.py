@@ -1,4 +1,4 @@
-"""Rows tests need but whose making is not what they test: approved consents with queued jobs."""
+"""Rows tests and benchmarks need but do not test: consenting employees with queued jobs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from orchestrator.campaigns.models import Campaign
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.db import session_scope
 from orchestrator.employees.models import Employee
+from orchestrator.employees.service import import_directory
+from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.jobs.models import Job
 
 
@@ -55,3 +57,34 @@ def approved_jobs(
                         max_attempts=max_attempts,
                     )
                 )
+
+
+def consenting_employees(
+    engine: Engine,
+    *,
+    replica_url: str,
+    secret: str,
+    people: Mapping[str, Sequence[str]],
+    policies: Mapping[str, str],
+    now: datetime,
+    country: str = "US",
+) -> None:
+    """Employees (email → replica behaviours) with a LinkedIn session on the replica, an
+    approved consent and one queued job per policy: what a worker finds after approvals."""
+    directory = "email,name,department,country\n" + "".join(
+        f"{email},Person,Ops,{country}\n" for email in people
+    )
+    with session_scope(engine) as session:
+        import_directory(session, data=directory.encode(), source="d.csv", actor="t", now=now)
+        for email, behaviours in people.items():
+            seed_replica_session(
+                session,
+                replica_url=replica_url,
+                employee_email=email,
+                platform="linkedin",
+                behaviours=behaviours,
+                secret=secret,
+                actor="t",
+                now=now,
+            )
+    approved_jobs(engine, emails=list(people), policies=policies, now=now)

@@ -50,7 +50,12 @@ from orchestrator.jobs.queue import (
 from orchestrator.notifications.outbox import enqueue
 from orchestrator.notifications.webhook import post_event
 from orchestrator.policies import PolicySet
-from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
+from orchestrator.runner.ansible import (
+    FleetHost,
+    new_private_data_dir,
+    run_playbook,
+    still_running,
+)
 
 LOCAL_HOST = "localhost"
 RECEIPT_LABELS = {"changed": "Opted out", "already_compliant": "Already opted out"}
@@ -270,7 +275,7 @@ def _unpack_run(private_data_dir: Path) -> tuple[dict[str, Outcome], dict[str, P
 
 def _adopt_orphaned_results(
     session: Session, *, settings: Settings, config: ConsentConfig, now: datetime
-) -> int:
+) -> set[int]:
     """Record what a dead worker's run finished after all, instead of running it again.
 
     A worker killed mid-run leaves its ansible-playbook running; its hosts start no task after
@@ -284,9 +289,12 @@ def _adopt_orphaned_results(
         .where(Job.state == JobState.RUNNING, col(Job.lease_expires_at) < now)
     ).all()
     unpacked: dict[int, tuple[dict[str, Outcome], dict[str, Path]]] = {}
-    adopted = 0
+    waiting: set[int] = set()
     for job, run in expired:
         if run.private_data_dir is None or run.id is None or job.id is None:
+            continue
+        if still_running(Path(run.private_data_dir)):
+            waiting.add(job.id)  # its orphaned run is still at work: wait for its result
             continue
         if run.id not in unpacked:
             unpacked[run.id] = _unpack_run(Path(run.private_data_dir))
@@ -315,8 +323,7 @@ def _adopt_orphaned_results(
             config=config,
             now=now,
         )
-        adopted += 1
-    return adopted
+    return waiting
 
 
 def run_cycle(
@@ -330,8 +337,8 @@ def run_cycle(
     """Claim a batch, run it through ansible-runner, and record every job's outcome."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
-        _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
-        requeue_expired(session, now=clock())
+        waiting = _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
+        requeue_expired(session, now=clock(), keep=waiting)
         claims = claim_jobs(
             session,
             worker=worker.name,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,11 +159,19 @@ def heartbeat(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def requeue_expired(session: Session, *, now: datetime) -> int:
-    """Put back jobs whose worker stopped renewing its lease (killed, lost its host...)."""
-    expired = session.scalars(
-        select(Job).where(col(Job.state) == JobState.RUNNING, col(Job.lease_expires_at) < now)
-    ).all()
+def requeue_expired(session: Session, *, now: datetime, keep: Collection[int] = frozenset()) -> int:
+    """Put back jobs whose worker stopped renewing its lease (killed, lost its host...).
+
+    Jobs in `keep` are left running: their run is known to be still going, and its result
+    will be adopted rather than the job run twice.
+    """
+    expired = [
+        job
+        for job in session.scalars(
+            select(Job).where(col(Job.state) == JobState.RUNNING, col(Job.lease_expires_at) < now)
+        ).all()
+        if job.id not in keep
+    ]
     for job in expired:
         give_up = job.attempts >= job.max_attempts
         previous_owner = job.lease_owner

@@ -10,7 +10,9 @@ through a pipe (see `detached` for how it reaches the play without touching runn
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -21,6 +23,7 @@ from typing import Any
 PLAYBOOK = "optout.yml"
 RUN_SPEC = "run-spec.json"
 RUN_OUTCOME = "run-outcome.json"
+RUN_PROCESS = "run-process.json"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,26 @@ def run_playbook(
         process.stdin.close()
         process.wait()
     return read_run(private, hosts=[host.name for host in batches])
+
+
+def still_running(private_data_dir: Path) -> bool:
+    """Whether the run is known to be still going: its process lives on this machine and has
+    not written its outcome yet. A run on another machine cannot be asked, so it is not."""
+    if (private_data_dir / RUN_OUTCOME).exists():
+        return False
+    try:
+        process = json.loads((private_data_dir / RUN_PROCESS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if process.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(process["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:

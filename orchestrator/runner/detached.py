@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import ansible_runner
 
-from orchestrator.runner.ansible import PLAYBOOK, RUN_OUTCOME, RUN_SPEC
+from orchestrator.runner.ansible import PLAYBOOK, RUN_OUTCOME, RUN_PROCESS, RUN_SPEC
 
 
 @contextmanager
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     private = Path(arguments[0])
     key = sys.stdin.buffer.read().strip()
+    (private / RUN_PROCESS).write_text(
+        json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8"
+    )
     spec = json.loads((private / RUN_SPEC).read_text(encoding="utf-8"))
     with _key_file(key) as key_file:
         runner = ansible_runner.run(

@@ -85,6 +85,8 @@ def work(
         if until_empty:
             if upcoming is None or upcoming - clock() > max_wait:
                 break
-            wait = max(0.0, min(poll_seconds, (upcoming - clock()).total_seconds()))
+            remaining = (upcoming - clock()).total_seconds()
+            # Past due but not taken (a dead worker's run still at work): look again shortly.
+            wait = min(poll_seconds, remaining) if remaining > 0 else poll_seconds
         stop.wait(wait)
     return totals

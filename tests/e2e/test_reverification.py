@@ -12,8 +12,6 @@ from sqlmodel import Session, col, select
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
-from orchestrator.employees.service import import_directory
-from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.flows.execute import WorkerConfig, run_cycle
 from orchestrator.jobs.models import Job, JobPurpose, JobState
 from orchestrator.jobs.queue import queue_verifications
@@ -51,26 +49,13 @@ def test_drift_is_detected_read_only_and_repaired(
         secret_key="r" * 40,
         _env_file=None,  # type: ignore[call-arg]
     )
-    with session_scope(engine) as session:
-        import_directory(
-            session,
-            data=f"email,name,department,country\n{email},P,Ops,US\n".encode(),
-            source="d.csv",
-            actor="t",
-            now=NOW,
-        )
-        seed_replica_session(
-            session,
-            replica_url=replica.base_url,
-            employee_email=email,
-            platform="linkedin",
-            behaviours=(),
-            secret=settings.secret(),
-            actor="t",
-            now=NOW,
-        )
-    factories.approved_jobs(
-        engine, emails=[email], policies={TOGGLE: POLICIES.get(TOGGLE).version}, now=NOW
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: ()},
+        policies={TOGGLE: POLICIES.get(TOGGLE).version},
+        now=NOW,
     )
     clock = Clock(NOW)
     worker = WorkerConfig(name="w", forks=1)

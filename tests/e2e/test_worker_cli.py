@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from orchestrator.core.db import make_engine, session_scope
+from orchestrator.core.db import make_engine
 from orchestrator.core.settings import Settings
-from orchestrator.employees.service import import_directory
-from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.jobs.models import Job, JobState
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
@@ -43,24 +41,14 @@ def test_worker_until_empty_drains_the_queue(replica, tmp_path: Path) -> None:
     engine = make_engine(settings.resolved_database_url)
     settings.ensure_data_dir()
     upgrade(engine)
-    now = datetime.now(UTC)
-    people = "email,name,department,country\n" + "".join(f"{e},P,Ops,US\n" for e in EMAILS)
-    with session_scope(engine) as session:
-        import_directory(session, data=people.encode(), source="d.csv", actor="t", now=now)
-        for email in EMAILS:
-            seed_replica_session(
-                session,
-                replica_url=replica.base_url,
-                employee_email=email,
-                platform="linkedin",
-                behaviours=(),
-                secret=settings.secret(),
-                actor="t",
-                now=now,
-            )
     policy = POLICIES.get("linkedin-genai-training")
-    factories.approved_jobs(
-        engine, emails=EMAILS, policies={policy.policy.id: policy.version}, now=now
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: () for email in EMAILS},
+        policies={policy.policy.id: policy.version},
+        now=datetime.now(UTC),
     )
 
     result = subprocess.run(

@@ -95,24 +95,16 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         webhook_url=receiver.url,
         _env_file=None,  # type: ignore[call-arg]
     )
-    directory = "email,name,department,country\n" + "".join(
-        f"{email},Person,Ops,DE\n" for email in people
-    )
-    with session_scope(engine) as session:
-        import_directory(session, data=directory.encode(), source="d.csv", actor="t", now=NOW)
-        for email, behaviours in people.items():
-            seed_replica_session(
-                session,
-                replica_url=replica.base_url,
-                employee_email=email,
-                platform="linkedin",
-                behaviours=behaviours,
-                secret=settings.secret(),
-                actor="t",
-                now=NOW,
-            )
     versions = {TOGGLE: POLICIES.get(TOGGLE).version, FORM: POLICIES.get(FORM).version}
-    factories.approved_jobs(engine, emails=list(people), policies=versions, now=NOW)
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people=people,
+        policies=versions,
+        now=NOW,
+        country="DE",
+    )
     clock = Clock(NOW)
     worker = WorkerConfig(name="test-worker", batch_size=10, forks=2)
 

@@ -14,10 +14,8 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from orchestrator.audit.models import AuditEvent
-from orchestrator.core.db import make_engine, session_scope
+from orchestrator.core.db import make_engine
 from orchestrator.core.settings import Settings
-from orchestrator.employees.service import import_directory
-from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.jobs.models import Job, JobState
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
@@ -58,26 +56,18 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    now = datetime.now(UTC)
-    people = "email,name,department,country\n" + "".join(f"{e},P,Ops,US\n" for e in EMAILS)
-    with session_scope(engine) as session:
-        import_directory(session, data=people.encode(), source="d.csv", actor="t", now=now)
-        for email in EMAILS:
-            seed_replica_session(
-                session,
-                replica_url=replica.base_url,
-                employee_email=email,
-                platform="linkedin",
-                behaviours=("slow_save",),
-                secret=settings.secret(),
-                actor="t",
-                now=now,
-            )
     versions = {
         policy: POLICIES.get(policy).version
         for policy in ("linkedin-genai-training", "linkedin-data-processing-objection")
     }
-    factories.approved_jobs(engine, emails=EMAILS, policies=versions, now=now)
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: ("slow_save",) for email in EMAILS},
+        policies=versions,
+        now=datetime.now(UTC),
+    )
 
     first = subprocess.Popen(
         WORKER, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
