@@ -402,6 +402,7 @@ def run_cycle(
     }
 
     states: Counter[str] = Counter()
+    failed: list[tuple[JobClaim, str]] = []
     for claim in claims:
         with session_scope(engine) as session:
             result = decided.get(claim.job_id)
@@ -427,8 +428,13 @@ def run_cycle(
                 now=clock(),
             )
             states[state or "lost_lease"] += 1
+            if state == JobState.FAILED:
+                failed.append((claim, result.message))
         if state is not None and settings.webhook_url:
             _post_job_event(engine, settings, claim, result, state=state, now=clock())
+    if failed and settings.admin_email:
+        with session_scope(engine) as session:
+            _summarise_failures(session, failed, worker=worker.name, settings=settings, now=clock())
     with session_scope(engine) as session:
         finished = session.get(Run, run_id)
         assert finished is not None
@@ -549,6 +555,45 @@ def _tell_the_employee(
             actor=actor,
             now=now,
         )
+
+
+def _summarise_failures(
+    session: Session,
+    failed: list[tuple[JobClaim, str]],
+    *,
+    worker: str,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """One message to the admins listing the jobs of a run that failed for good."""
+    assert settings.admin_email is not None
+    emails = dict(
+        session.exec(
+            select(Employee.id, Employee.email).where(
+                col(Employee.id).in_([claim.employee_id for claim, _ in failed])
+            )
+        ).all()
+    )
+    enqueue(
+        session,
+        to=settings.admin_email,
+        kind="failure_summary",
+        context={
+            "worker": worker,
+            "failures": [
+                {
+                    "job_id": claim.job_id,
+                    "policy_id": claim.policy_id,
+                    "employee": emails.get(claim.employee_id, f"employee {claim.employee_id}"),
+                    "reason": failure_signature(reason),
+                }
+                for claim, reason in failed
+            ],
+            "contact_email": settings.contact_email,
+        },
+        actor=f"worker:{worker}",
+        now=now,
+    )
 
 
 def _post_job_event(

@@ -227,3 +227,9 @@ def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
         [mail] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "policy_paused"))
         assert mail.to_address == "it-admins@example.com"
         assert "no element matches 'training_toggle'" in mail.text_body
+        [summary] = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "failure_summary")
+        )
+        assert summary.to_address == "it-admins@example.com"
+        assert summary.subject == "2 opt-out jobs failed"
+        assert all(email in summary.text_body for email in emails[:2])
