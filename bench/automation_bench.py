@@ -95,6 +95,24 @@ def engine_loop(browser: Browser, client: ReplicaClient, accounts: list[str], ou
     return time.perf_counter() - start
 
 
+def bare_toggle_off(browser: Browser, state: dict, url: str, prefix: Path) -> None:
+    """The switch turned off with nothing but Playwright: the yardstick for the engine."""
+    context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.screenshot(path=f"{prefix}-before.png")
+    switch = page.get_by_role("switch", name=TOGGLE_NAME)
+    switch.click()
+    page.wait_for_function(
+        "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
+        arg=switch.element_handle(),
+    )
+    page.reload()
+    assert not page.get_by_role("switch", name=TOGGLE_NAME).is_checked()
+    page.screenshot(path=f"{prefix}-after.png")
+    context.close()
+
+
 def bare_loop(browser: Browser, client: ReplicaClient, accounts: list[str], out: Path) -> float:
     setting = client.site_url(
         Platform.LINKEDIN, "/mypreferences/d/settings/data-for-ai-improvement"
@@ -103,20 +121,7 @@ def bare_loop(browser: Browser, client: ReplicaClient, accounts: list[str], out:
     start = time.perf_counter()
     for account in accounts:
         state = client.storage_state(Platform.LINKEDIN, account)
-        context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(setting)
-        page.screenshot(path=out / f"{account}-before.png")
-        switch = page.get_by_role("switch", name=TOGGLE_NAME)
-        switch.click()
-        page.wait_for_function(
-            "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
-            arg=switch.element_handle(),
-        )
-        page.reload()
-        assert not page.get_by_role("switch", name=TOGGLE_NAME).is_checked()
-        page.screenshot(path=out / f"{account}-after.png")
-        context.close()
+        bare_toggle_off(browser, state, setting, out / account)
 
         context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900})
         page = context.new_page()

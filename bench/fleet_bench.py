@@ -14,7 +14,6 @@ and at least 5 times the one-run-per-employee rate), and peak memory.
 from __future__ import annotations
 
 import argparse
-import re
 import resource
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from automation_bench import start_replica  # type: ignore[import-not-found]
+from automation_bench import bare_toggle_off, start_replica  # type: ignore[import-not-found]
 from playwright.sync_api import Browser, sync_playwright
 
 from orchestrator.automation.batch import encode_batch, new_batch_key
@@ -42,7 +41,6 @@ sys.path.insert(0, str(REPO))
 from tests import factories  # noqa: E402 - the same rows the tests make
 
 POLICY = "linkedin-genai-training"
-TOGGLE = re.compile("Use my data for training content creation AI models", re.IGNORECASE)
 
 
 def prepare(directory: Path, replica_url: str, count: int) -> tuple[Settings, list[str]]:
@@ -98,23 +96,8 @@ def bare(browser: Browser, client: ReplicaClient, count: int, out: Path) -> floa
         client.seed_account(Platform.LINKEDIN, account)
     start = time.perf_counter()
     for account in accounts:
-        context = browser.new_context(
-            storage_state=client.storage_state(Platform.LINKEDIN, account),  # type: ignore[arg-type]
-            viewport={"width": 1280, "height": 900},
-        )
-        page = context.new_page()
-        page.goto(page_url)
-        page.screenshot(path=out / f"{account}-before.png")
-        switch = page.get_by_role("switch", name=TOGGLE)
-        switch.click()
-        page.wait_for_function(
-            "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
-            arg=switch.element_handle(),
-        )
-        page.reload()
-        assert not page.get_by_role("switch", name=TOGGLE).is_checked()
-        page.screenshot(path=out / f"{account}-after.png")
-        context.close()
+        state = client.storage_state(Platform.LINKEDIN, account)
+        bare_toggle_off(browser, state, page_url, out / account)
     return time.perf_counter() - start
 
 

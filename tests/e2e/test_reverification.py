@@ -18,6 +18,7 @@ from orchestrator.jobs.queue import queue_verifications
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
+from tests.support import Clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -25,14 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(REPO / "policies")
 TOGGLE = "linkedin-genai-training"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_drift_is_detected_read_only_and_repaired(

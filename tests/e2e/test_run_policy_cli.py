@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from orchestrator.replica import Platform
+from tests.support import optout
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def optout(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=180,
-        check=False,
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def test_run_policy_against_the_replica_with_a_seeded_session(replica, tmp_path: Path) -> None:

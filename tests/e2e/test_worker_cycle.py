@@ -27,6 +27,7 @@ from orchestrator.notifications.webhook import SIGNATURE_HEADER, sign
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
+from tests.support import Clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -65,14 +66,6 @@ def receiver() -> Iterator[Receiver]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_a_cycle_opts_out_records_evidence_and_retries(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import optout
 
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = (
@@ -16,20 +16,6 @@ PEOPLE = (
     "ann@example.com,Ann Lee,Engineering,DE,https://www.linkedin.com/in/ann-lee\n"
     "bob@example.com,Bob Stone,Sales,US,\n"
 )
-
-
-def optout(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from orchestrator.core.db import is_postgresql
+from tests.support import optout
 
 GOOD = (
     "email,name,department,country,linkedin_url\n"
@@ -19,20 +18,6 @@ GOOD = (
     "björn@example.se,Björn Ångström,Sales,SE,\n"
 )
 BAD = "email,name,department,country\nann@example.com,Ann,Ops,XX\nnope,Bo,Ops,DE\n"
-
-
-def optout(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from orchestrator.jobs.models import Job, JobState
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import load_policies
 from orchestrator.web.app import create_app
+from tests.support import Clock
 
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -52,16 +53,6 @@ PEOPLE = (
 )
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/consent/(?:withdraw/)?[A-Za-z0-9._-]+")
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
-
-
-class Clock:
-    """The one fake: time, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -22,20 +22,13 @@ from orchestrator.notifications.delivery import SmtpSettings, deliver_due, retry
 from orchestrator.notifications.models import MailState, OutboxMessage
 from orchestrator.notifications.outbox import enqueue
 from orchestrator.policies import load_policies
+from tests.support import Clock
 
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PEOPLE = "email,name,department,country\n" + "".join(
     f"person{i}@example.com,Person {i},Ops,US\n" for i in range(5)
 )
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def smtp_for(sink) -> SmtpSettings:
