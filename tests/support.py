@@ -6,6 +6,9 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from orchestrator.core.settings import Settings
 
 
 class Clock:
@@ -33,3 +36,24 @@ def optout(
     )
     assert "Traceback" not in result.stdout + result.stderr
     return result
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def worker_settings(
+    tmp_path: Path, *, database_url: str, replica_url: str, **overrides: Any
+) -> Settings:
+    """Settings for a worker in a test: this repository's policies and playbooks, the replica,
+    no pacing, a fixed secret, nothing read from the environment."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "policies_dir": REPO / "policies",
+        "playbooks_dir": REPO / "playbooks",
+        "replica_url": replica_url,
+        "pace_per_minute": 0,
+        "secret_key": "test-secret-" + "x" * 40,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -11,14 +11,13 @@ from sqlmodel import Session, col, select
 
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.db import session_scope
-from orchestrator.core.settings import Settings
 from orchestrator.flows.execute import WorkerConfig, run_cycle
 from orchestrator.jobs.models import Job, JobPurpose, JobState
 from orchestrator.jobs.queue import queue_verifications
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
-from tests.support import Clock
+from tests.support import Clock, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -32,16 +31,7 @@ def test_drift_is_detected_read_only_and_repaired(
     replica, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     email = f"drift-{'pg' if database_url.startswith('postgresql') else 'lite'}@example.com"
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        policies_dir=REPO / "policies",
-        playbooks_dir=REPO / "playbooks",
-        replica_url=replica.base_url,
-        pace_per_minute=0,
-        secret_key="r" * 40,
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url=replica.base_url)
     factories.consenting_employees(
         engine,
         replica_url=replica.base_url,

@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 
 from orchestrator.audit.service import verify_chain
 from orchestrator.core.db import session_scope
-from orchestrator.core.settings import Settings
 from orchestrator.employees.service import import_directory
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.engine_tasks import seed_replica_session
@@ -27,7 +26,7 @@ from orchestrator.notifications.webhook import SIGNATURE_HEADER, sign
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
-from tests.support import Clock
+from tests.support import Clock, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -77,16 +76,11 @@ def test_a_cycle_opts_out_records_evidence_and_retries(
         f"{prefix}-away@example.com": ("signed_out",),
         f"{prefix}-flaky@example.com": ("save_fails_once",),
     }
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = worker_settings(
+        tmp_path,
         database_url=database_url,
-        policies_dir=REPO / "policies",
-        playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
-        pace_per_minute=0,
-        secret_key="w" * 40,
         webhook_url=receiver.url,
-        _env_file=None,  # type: ignore[call-arg]
     )
     versions = {TOGGLE: POLICIES.get(TOGGLE).version, FORM: POLICIES.get(FORM).version}
     factories.consenting_employees(
@@ -176,17 +170,12 @@ def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
 ) -> None:
     prefix = "pg-gone" if database_url.startswith("postgresql") else "lite-gone"
     emails = [f"{prefix}-{n}@example.com" for n in range(3)]
-    settings = Settings(
-        data_dir=tmp_path / "data",
+    settings = worker_settings(
+        tmp_path,
         database_url=database_url,
-        policies_dir=REPO / "policies",
-        playbooks_dir=REPO / "playbooks",
         replica_url=replica.base_url,
-        pace_per_minute=0,
-        secret_key="w" * 40,
         policy_pause_after_failures=2,
         admin_email="it-admins@example.com",
-        _env_file=None,  # type: ignore[call-arg]
     )
     directory = "email,name,department,country\n" + "".join(f"{e},P,Ops,DE\n" for e in emails)
     with session_scope(engine) as session:
