@@ -37,6 +37,7 @@ class Campaign(SQLModel, table=True):
     reminder_interval_hours: int | None = Field(default=None, ge=1)
     starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     timezone: str = Field(default="UTC", max_length=64)
+    run_windows: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     created_by: str = Field(max_length=320)
     created_at: datetime = Field(sa_type=UTCDateTime)
     launched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -40,6 +40,7 @@ class Employee(SQLModel, table=True):
     country: str = Field(max_length=2)
     accounts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     fleet_host: str | None = Field(default=None, max_length=253)
+    time_zone: str | None = Field(default=None, max_length=64)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -25,3 +25,4 @@ class EvidenceRecord(SQLModel, table=True):
     policy_version: str = Field(max_length=64)
     captured_at: datetime = Field(sa_type=UTCDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
