@@ -26,7 +26,7 @@ from orchestrator.consent.service import Answer, ConsentRequest, Decision
 from orchestrator.core.errors import ConflictError, NotFoundError, OrchestratorError
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.jobs.models import Job, JobHold, JobState
 from orchestrator.notifications.models import MailState, OutboxMessage
 from orchestrator.notifications.outbox import count_by_state
 from orchestrator.policies import LoadedPolicy, PolicySet, applicable
@@ -478,9 +478,15 @@ def resume_campaign(
             .where(
                 col(Job.campaign_id) == campaign_id,
                 col(Job.state) == JobState.SCHEDULED,
-                col(Job.last_error) == HELD_BY_PAUSE,
+                col(Job.hold) == JobHold.CAMPAIGN_PAUSED,
             )
-            .values(state=JobState.QUEUED, last_error=None, next_attempt_at=now, updated_at=now)
+            .values(
+                state=JobState.QUEUED,
+                hold=None,
+                last_error=None,
+                next_attempt_at=now,
+                updated_at=now,
+            )
             .returning(col(Job.id))
         )
         .scalars()
@@ -542,7 +548,12 @@ def _hold_jobs(
         session.exec(
             update(Job)
             .where(col(Job.campaign_id) == campaign_id, col(Job.state) == JobState.QUEUED)
-            .values(state=JobState.SCHEDULED, last_error=HELD_BY_PAUSE, updated_at=now)
+            .values(
+                state=JobState.SCHEDULED,
+                hold=JobHold.CAMPAIGN_PAUSED,
+                last_error=HELD_BY_PAUSE,
+                updated_at=now,
+            )
             .returning(col(Job.id))
         ).scalars()
     )

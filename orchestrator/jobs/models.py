@@ -22,6 +22,13 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobHold(StrEnum):
+    """Why a `scheduled` job waits: the releases of the two never touch each other's jobs."""
+
+    CAMPAIGN_PAUSED = "campaign_paused"
+    RUN_WINDOW = "run_window"
+
+
 class JobPurpose(StrEnum):
     OPT_OUT = "opt_out"
     VERIFY = "verify"
@@ -50,6 +57,7 @@ class Job(SQLModel, table=True):
     __table_args__ = (
         one_of("state", JobState, name="ck_jobs_state"),
         one_of("purpose", JobPurpose, name="ck_jobs_purpose"),
+        one_of("hold", JobHold, name="ck_jobs_hold"),
         Index("ix_jobs_claim", "state", "next_attempt_at"),
         Index("ix_jobs_employee_policy", "employee_id", "policy_id"),
         Index("ix_jobs_campaign_state", "campaign_id", "state"),
@@ -72,6 +80,7 @@ class Job(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
     last_error: str | None = Field(default=None, max_length=2000)
+    hold: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,4 +1,4 @@
-"""run windows, employee time zones, evidence purge marker
+"""run windows and job holds, employee time zones, evidence purge marker
 
 Revision ID: 0006
 Revises: 0005
@@ -31,6 +31,19 @@ def upgrade() -> None:
             sa.Column("time_zone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
         )
 
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("hold", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
+        )
+        batch_op.create_check_constraint(
+            "ck_jobs_hold", "hold IN ('campaign_paused', 'run_window')"
+        )
+    # Jobs a paused campaign held before holds had a column of their own.
+    op.execute(
+        "UPDATE jobs SET hold = 'campaign_paused' "
+        "WHERE state = 'scheduled' AND last_error = 'held: the campaign is paused'"
+    )
+
     with op.batch_alter_table("evidence", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("purged_at", orchestrator.core.db.UTCDateTime(timezone=True), nullable=True)
@@ -40,6 +53,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("evidence", schema=None) as batch_op:
         batch_op.drop_column("purged_at")
+
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_constraint("ck_jobs_hold", type_="check")
+        batch_op.drop_column("hold")
 
     with op.batch_alter_table("employees", schema=None) as batch_op:
         batch_op.drop_column("time_zone")
