@@ -17,12 +17,15 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, update
 from sqlmodel import Session, col, select
 
 from orchestrator.audit.service import NewEvent, record, record_many
+from orchestrator.campaigns.holds import WindowPass, apply_run_windows
 from orchestrator.campaigns.models import Campaign, CampaignState, Exemption
 from orchestrator.campaigns.timing import zone
+from orchestrator.campaigns.windows import RunWindow, windows_from_json
 from orchestrator.consent import service as consent_service
 from orchestrator.consent.config import ConsentConfig
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.consent.service import Answer, ConsentRequest, Decision
+from orchestrator.core.clock import as_utc
 from orchestrator.core.errors import ConflictError, NotFoundError, OrchestratorError
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
@@ -89,6 +92,7 @@ class CampaignView:
     created_at: datetime
     launched_at: datetime | None
     finished_at: datetime | None
+    run_windows: tuple[RunWindow, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,7 @@ class CampaignView:
             "reminder_interval_hours": self.reminder_interval_hours,
             "starts_at": _iso(self.starts_at),
             "timezone": self.timezone,
+            "run_windows": [window.describe() for window in self.run_windows],
             "created_by": self.created_by,
             "created_at": _iso(self.created_at),
             "launched_at": _iso(self.launched_at),
@@ -130,12 +135,16 @@ class CampaignStatus:
     jobs: dict[str, int]
     mail: dict[str, int]
     exemptions: dict[str, int]
+    held: dict[str, int] = field(default_factory=dict)
+    next_window_opens_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "campaign": self.campaign.as_json(),
             "consents": self.consents,
             "jobs": self.jobs,
+            "held": self.held,
+            "next_window_opens_at": _iso(self.next_window_opens_at),
             "mail": self.mail,
             "exemptions": self.exemptions,
         }
@@ -149,6 +158,7 @@ class DueReport:
     reminded: int = 0
     expired: int = 0
     completed: list[int] = field(default_factory=list)
+    windows: WindowPass = field(default_factory=lambda: WindowPass(released=0, held=0))
 
 
 # --- creating -------------------------------------------------------------------------------
@@ -167,8 +177,12 @@ def create_campaign(
     remind_every: timedelta | None = None,
     starts_at: datetime | None = None,
     timezone: str = "UTC",
+    run_windows: Sequence[RunWindow] = (),
 ) -> CampaignView:
-    """Create a campaign: a draft to launch by hand, or scheduled when `starts_at` is given."""
+    """Create a campaign: a draft to launch by hand, or scheduled when `starts_at` is given.
+
+    With run windows, its jobs run only inside them, on each employee's wall clock.
+    """
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise CampaignError("a campaign needs a name of 1 to 200 characters")
@@ -201,6 +215,7 @@ def create_campaign(
         reminder_interval_hours=_hours(remind_every) if remind_every else None,
         starts_at=starts_at,
         timezone=timezone,
+        run_windows=[window.to_json() for window in run_windows],
         created_by=actor,
         created_at=now,
     )
@@ -412,7 +427,8 @@ def answer(
     config: ConsentConfig,
     now: datetime,
 ) -> Answer:
-    """Record an employee's answer; while their campaign is paused, approved work is held."""
+    """Record an employee's answer; approved work waits while the campaign is paused or
+    outside its run windows."""
     result = consent_service.decide(
         session,
         token=token,
@@ -428,6 +444,8 @@ def answer(
         state = session.exec(select(Campaign.state).where(col(Campaign.id) == campaign_id)).one()
         if state == CampaignState.PAUSED:
             _hold_jobs(session, campaign_id=campaign_id, actor=SCHEDULER, now=now)
+        else:
+            apply_run_windows(session, now=now, actor=SCHEDULER, campaign_id=campaign_id)
     return result
 
 
@@ -652,10 +670,13 @@ def expire_overdue(session: Session, *, now: datetime, actor: str = SCHEDULER) -
 def run_due(
     session: Session, *, config: ConsentConfig, now: datetime, actor: str = SCHEDULER
 ) -> DueReport:
-    """One scheduler pass: launch what is due, expire what is overdue, send due reminders."""
+    """One scheduler pass: launch what is due, expire what is overdue, send due reminders,
+    and release or hold jobs as run windows open and shut (last, so nothing queued in this
+    pass escapes its window)."""
     report = expire_overdue(session, now=now, actor=actor)
     report.launched = launch_due_campaigns(session, config=config, now=now, actor=actor)
     report.reminded = remind_due(session, config=config, now=now, actor=actor)
+    report.windows = apply_run_windows(session, now=now, actor=actor)
     return report
 
 
@@ -707,7 +728,26 @@ def campaign_status(session: Session, *, campaign_id: int) -> CampaignStatus:
         reference_type=consent_service.MAIL_REFERENCE,
         reference_ids=[i for i in consent_ids if i is not None],
     )
-    return CampaignStatus(_view(campaign), consents, jobs, mail, exemptions)
+    waiting = (col(Job.campaign_id) == campaign_id, col(Job.state) == JobState.SCHEDULED)
+    held = {
+        str(hold): count
+        for hold, count in session.exec(
+            select(Job.hold, func.count()).where(*waiting).group_by(col(Job.hold))
+        ).all()
+        if hold is not None
+    }
+    opens = session.exec(
+        select(func.min(Job.next_attempt_at)).where(*waiting, col(Job.hold) == JobHold.RUN_WINDOW)
+    ).one()
+    return CampaignStatus(
+        _view(campaign),
+        consents,
+        jobs,
+        mail,
+        exemptions,
+        held=held,
+        next_window_opens_at=as_utc(opens) if opens is not None else None,
+    )
 
 
 def list_campaigns(session: Session) -> list[CampaignView]:
@@ -740,6 +780,7 @@ def _view(campaign: Campaign) -> CampaignView:
         reminder_interval_hours=campaign.reminder_interval_hours,
         starts_at=campaign.starts_at,
         timezone=campaign.timezone,
+        run_windows=tuple(windows_from_json(campaign.run_windows)),
         created_by=campaign.created_by,
         created_at=campaign.created_at,
         launched_at=campaign.launched_at,

@@ -23,6 +23,7 @@ from orchestrator.campaigns.service import (
     run_due,
 )
 from orchestrator.campaigns.timing import parse_duration, parse_moment
+from orchestrator.campaigns.windows import describe, parse_windows
 from orchestrator.cli.context import actor, console, settings, unit_of_work
 from orchestrator.cli.employees import OutputFormat
 from orchestrator.cli.mail import deliver
@@ -72,6 +73,14 @@ def create_command(
     timezone: Annotated[
         str, typer.Option(help="Time zone of times given without an offset, e.g. Europe/Berlin.")
     ] = "UTC",
+    window: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--window",
+            help="Run jobs only in this window of the employee's local time, e.g. "
+            "'mon-fri 22:00-06:00' or 'sat,sun 00:00-24:00'; repeatable. Default: any time.",
+        ),
+    ] = None,
 ) -> None:
     """Create a campaign (a draft to launch, or scheduled with --start-at)."""
     policies = load_policies(settings().policies_dir)
@@ -89,10 +98,17 @@ def create_command(
             remind_every=parse_duration(remind_every) if remind_every else None,
             starts_at=parse_moment(start_at, timezone=timezone) if start_at else None,
             timezone=timezone,
+            run_windows=parse_windows(window or ()),
             actor=actor(),
             now=now,
         )
     console.print(f"Created campaign {view.id} ({view.state}): {view.name}.")
+    if view.run_windows:
+        console.print(
+            f"Jobs run only {describe(view.run_windows)} on each employee's clock "
+            f"(employees without a time zone: {view.timezone}).",
+            highlight=False,
+        )
     if view.starts_at:
         console.print(
             f"It launches by itself at {_when(view.starts_at)} (when `optout campaign tick` or "
@@ -154,6 +170,13 @@ def status_command(
             cells += [state, str(count)]
         table.add_row(*cells)
     console.print(table)
+    if status.held.get("run_window"):
+        console.print(
+            f"{_count(status.held['run_window'], 'job')} waiting for the run window "
+            f"({describe(campaign.run_windows)}); "
+            f"the next opens {_when(status.next_window_opens_at)}.",
+            highlight=False,
+        )
     if status.exemptions:
         console.print(
             "Exempt: "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
@@ -26,7 +27,7 @@ from orchestrator.core.errors import OrchestratorError
 FileFormat = Literal["csv", "json"]
 
 REQUIRED_COLUMNS = ("email", "name", "department", "country")
-OPTIONAL_COLUMNS = ("linkedin_url", "fleet_host")
+OPTIONAL_COLUMNS = ("linkedin_url", "fleet_host", "time_zone")
 ACCOUNT_COLUMN_PREFIX = "account_"
 MAX_NAME_LENGTH = 300
 MAX_DEPARTMENT_SEGMENT = 200
@@ -100,6 +101,16 @@ class DirectoryRow:
     country: str
     fleet_host: str | None
     accounts: dict[str, str] = field(default_factory=dict)
+    time_zone: str | None = None
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this machine knows (run windows are read in it)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _clean_text(value: str) -> str:
@@ -244,11 +255,20 @@ class _RowValidator:
         if fleet_host is not None and not is_valid_host(fleet_host):
             problem("fleet_host", f"{fleet_host!r} is not a host name or IP address")
 
+        time_zone = values.get("time_zone", "").strip() or None
+        if time_zone is not None and not is_time_zone(time_zone):
+            problem(
+                "time_zone",
+                f"unknown time zone {time_zone!r} (use an IANA name such as Europe/Berlin)",
+            )
+
         accounts = self._accounts(values, problem)
         if problems or email is None or department is None or country is None:
             return None, problems
         return (
-            DirectoryRow(row_number, email, name, department, country, fleet_host, accounts),
+            DirectoryRow(
+                row_number, email, name, department, country, fleet_host, accounts, time_zone
+            ),
             [],
         )
 

@@ -60,6 +60,7 @@ class EmployeeView:
     fleet_host: str | None
     accounts: dict[str, str]
     active: bool
+    time_zone: str | None = None
 
 
 @dataclass
@@ -96,6 +97,7 @@ def _plan(session: Session, rows: Sequence[DirectoryRow], *, deactivate_missing:
         departments_table.c.path.label("department"),
         employee.country,
         employee.fleet_host,
+        employee.time_zone,
         employee.accounts,
         employee.active,
     ).join(departments_table, departments_table.c.id == employee.department_id)
@@ -112,6 +114,7 @@ def _plan(session: Session, rows: Sequence[DirectoryRow], *, deactivate_missing:
             "department": row.department,
             "country": row.country,
             "fleet_host": row.fleet_host,
+            "time_zone": row.time_zone,
             "accounts": row.accounts,
             "active": True,
         }
@@ -167,6 +170,7 @@ def _apply(session: Session, plan: _Plan, *, actor: str, now: datetime) -> list[
                     "department_id": department_ids[row.department],
                     "country": row.country,
                     "fleet_host": row.fleet_host,
+                    "time_zone": row.time_zone,
                     "accounts": row.accounts,
                     "active": True,
                     "created_at": now,
@@ -195,6 +199,7 @@ def _apply(session: Session, plan: _Plan, *, actor: str, now: datetime) -> list[
                         "department": row.department,
                         "country": row.country,
                         "fleet_host": row.fleet_host,
+                        "time_zone": row.time_zone,
                         "accounts": row.accounts,
                     },
                 )
@@ -209,6 +214,7 @@ def _apply(session: Session, plan: _Plan, *, actor: str, now: datetime) -> list[
                     "department_id": department_ids[row.department],
                     "country": row.country,
                     "fleet_host": row.fleet_host,
+                    "time_zone": row.time_zone,
                     "accounts": row.accounts,
                     "active": True,
                     "deactivated_at": None,
@@ -333,6 +339,7 @@ def list_employees(
             fleet_host=employee.fleet_host,
             accounts=dict(employee.accounts),
             active=employee.active,
+            time_zone=employee.time_zone,
         )
         for employee, path in page
     ]

@@ -24,7 +24,7 @@ from orchestrator.audit.service import NewEvent, record, record_many
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import is_postgresql
 from orchestrator.core.errors import ConflictError, NotFoundError
-from orchestrator.jobs.models import Job, JobPurpose, JobState, PolicyHealth
+from orchestrator.jobs.models import Job, JobHold, JobPurpose, JobState, PolicyHealth
 
 # Consent rows are the consent room's; the queue only asks whether one stands.
 _consents = table("consents", column("id"), column("state"))
@@ -283,28 +283,29 @@ def pending_count(session: Session, *, now: datetime) -> tuple[int, int]:
         and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
     )
     waiting = or_(jobs.c.state == JobState.QUEUED, jobs.c.state == JobState.SCHEDULED)
+    # Held jobs (paused campaign, shut run window) wait for a release, not for the clock.
+    due_now = and_(jobs.c.state == JobState.QUEUED, jobs.c.next_attempt_at <= now)
     due, later = session.execute(
-        select(
-            func.count().filter(jobs.c.next_attempt_at <= now),
-            func.count().filter(jobs.c.next_attempt_at > now),
-        ).where(waiting, standing)
+        select(func.count().filter(due_now), func.count().filter(~due_now)).where(waiting, standing)
     ).one()
     return int(due), int(later)
 
 
 def next_due_at(session: Session) -> datetime | None:
-    """When the next open job (queued, or held by a worker) is due: a retry or an expiring lease."""
+    """When the next open job is due: a retry, an expiring lease or a run window opening."""
     jobs = Job.__table__  # type: ignore[attr-defined]
     standing = exists().where(
         and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
     )
-    queued, leased = session.execute(
+    window_held = and_(jobs.c.state == JobState.SCHEDULED, jobs.c.hold == JobHold.RUN_WINDOW)
+    queued, leased, window = session.execute(
         select(
             func.min(jobs.c.next_attempt_at).filter(jobs.c.state == JobState.QUEUED),
             func.min(jobs.c.lease_expires_at).filter(jobs.c.state == JobState.RUNNING),
+            func.min(jobs.c.next_attempt_at).filter(window_held),
         ).where(standing)
     ).one()
-    times = [as_utc(value) for value in (queued, leased) if value is not None]
+    times = [as_utc(value) for value in (queued, leased, window) if value is not None]
     return min(times) if times else None
 
 

@@ -41,13 +41,14 @@ def scheduler_pass(
     """Launch due campaigns, expire overdue requests, queue reminders and re-checks, send mail."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
-        run_due(session, config=config, now=now, actor=f"worker:{worker}")
         queue_verifications(
             session,
             older_than=timedelta(days=settings.reverify_after_days),
             now=now,
             actor=f"worker:{worker}",
         )
+        # After the re-checks are queued, so that run windows hold those too.
+        run_due(session, config=config, now=now, actor=f"worker:{worker}")
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
 
 

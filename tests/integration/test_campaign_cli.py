@@ -46,6 +46,22 @@ def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smt
     )
     assert refused.returncode == 2
     assert "unknown policy 'nope'" in refused.stderr
+    no_window = optout(
+        cli_env,
+        "campaign",
+        "create",
+        "--name",
+        "X",
+        "--policy",
+        "linkedin-genai-training",
+        "--all",
+        "--window",
+        "weeknights 22:00-06:00",
+        cwd=tmp_path,
+    )
+    assert no_window.returncode == 2
+    assert "run window 'weeknights 22:00-06:00': 'weeknights' is not a day" in no_window.stderr
+    assert "Traceback" not in no_window.stderr
     created = optout(
         cli_env,
         "campaign",
@@ -66,10 +82,15 @@ def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smt
         "Europe/Berlin",
         "--remind-every",
         "3d",
+        "--window",
+        "mon-fri 22:00-06:00",
+        "--window",
+        "sat,sun 00:00-24:00",
         cwd=tmp_path,
     )
     assert created.returncode == 0, created.stderr
     assert "Created campaign 1 (draft)" in created.stdout
+    assert "Jobs run only mon-fri 22:00-06:00; sat,sun 00:00-24:00" in created.stdout
 
     launched = optout(cli_env, "campaign", "launch", "1", cwd=tmp_path)
     assert launched.returncode == 0, launched.stderr
@@ -84,6 +105,7 @@ def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smt
     assert status["mail"]["sent"] == 2
     assert status["campaign"]["consent_deadline"] == "2099-01-31T22:59:00+00:00"
     assert status["campaign"]["reminder_interval_hours"] == 72
+    assert status["campaign"]["run_windows"] == ["mon-fri 22:00-06:00", "sat,sun 00:00-24:00"]
     assert "paused" in optout(cli_env, "campaign", "pause", "1", cwd=tmp_path).stdout
     cancelled = optout(cli_env, "campaign", "cancel", "1", "--reason", "test", cwd=tmp_path)
     assert "it is now cancelled" in cancelled.stdout

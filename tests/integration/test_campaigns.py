@@ -30,6 +30,7 @@ from orchestrator.campaigns.service import (
     run_due,
 )
 from orchestrator.campaigns.timing import TimingError, parse_moment
+from orchestrator.campaigns.windows import parse_windows
 from orchestrator.consent.config import ConsentConfig
 from orchestrator.consent.links import LinkSigner
 from orchestrator.consent.models import Consent, ConsentState, LinkPurpose
@@ -44,6 +45,7 @@ from orchestrator.core.errors import ConflictError, NotFoundError
 from orchestrator.employees.models import Employee
 from orchestrator.employees.service import import_directory
 from orchestrator.jobs.models import Job, JobState
+from orchestrator.jobs.queue import next_due_at, pending_count
 from orchestrator.notifications.models import MailState, OutboxMessage
 from orchestrator.policies import UnknownPolicyError, load_policies
 
@@ -434,3 +436,116 @@ def test_every_change_is_in_the_audit_chain(directory: Engine) -> None:
     assert actions.count("campaign.completed") == 1
     with Session(directory) as session:
         assert verify_chain(session).ok
+
+
+WORLD = (
+    "email,name,department,country,time_zone\n"
+    "ann@example.com,Ann Lee,Engineering,DE,Europe/Berlin\n"
+    "bob@example.com,Bob Stone,Sales,US,America/New_York\n"
+    "chloe@example.com,Chloé Dubois,Engineering,FR,\n"
+)
+NIGHTS = parse_windows(["mon-fri 22:00-06:00"])
+
+
+def waiting_jobs(engine: Engine) -> dict[str, tuple[str, str | None, datetime]]:
+    """email → (state, hold, next attempt) of each employee's job."""
+    with Session(engine) as session:
+        rows = session.exec(select(Employee.email, Job).join(Employee)).all()
+    return {
+        email: (job.state, job.hold, job.next_attempt_at.astimezone(UTC)) for email, job in rows
+    }
+
+
+def tick(engine: Engine, now: datetime) -> None:
+    with session_scope(engine) as session:
+        run_due(session, config=CONFIG, now=now)
+
+
+def test_jobs_wait_for_the_run_window_on_each_employees_clock(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        import_directory(session, data=WORLD.encode(), source="d.csv", actor="t", now=NOW)
+    # NOW is Monday 09:00 UTC: 10:00 in Berlin, 04:00 in New York, 18:00 in Tokyo.
+    campaign_id = create(engine, run_windows=NIGHTS, timezone="Asia/Tokyo")
+    launch(engine, campaign_id)
+    for email in ("ann@example.com", "bob@example.com", "chloe@example.com"):
+        approve(engine, email)
+
+    assert waiting_jobs(engine) == {
+        "ann@example.com": ("scheduled", "run_window", datetime(2026, 11, 23, 21, 0, tzinfo=UTC)),
+        "bob@example.com": ("scheduled", "run_window", datetime(2026, 11, 24, 3, 0, tzinfo=UTC)),
+        # No time zone of her own: the campaign's (Tokyo, 22:00 = 13:00 UTC).
+        "chloe@example.com": ("scheduled", "run_window", datetime(2026, 11, 23, 13, 0, tzinfo=UTC)),
+    }
+    with Session(engine) as session:
+        status = campaign_status(session, campaign_id=campaign_id)
+        ann_job = session.exec(
+            select(Job).join(Employee).where(Employee.email == "ann@example.com")
+        ).one()
+    assert status.held == {"run_window": 3}
+    with Session(engine) as session:  # a worker --until-empty waits for the opening or stops
+        assert pending_count(session, now=NOW) == (0, 3)
+        assert next_due_at(session) == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert status.next_window_opens_at == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert status.as_json()["campaign"]["run_windows"] == ["mon-fri 22:00-06:00"]
+    assert ann_job.last_error is not None
+    assert "mon-fri 22:00-06:00, Europe/Berlin" in ann_job.last_error
+    assert "Mon 2026-11-23 22:00 CET" in ann_job.last_error
+
+    tick(engine, datetime(2026, 11, 23, 13, 30, tzinfo=UTC))
+    assert {email: state for email, (state, _, _) in waiting_jobs(engine).items()} == {
+        "ann@example.com": "scheduled",
+        "bob@example.com": "scheduled",
+        "chloe@example.com": "queued",
+    }
+    # Not claimed before Tokyo's window shut at 06:00 (21:00 UTC): held again until Tuesday night.
+    tick(engine, datetime(2026, 11, 23, 21, 30, tzinfo=UTC))
+    jobs = waiting_jobs(engine)
+    assert jobs["chloe@example.com"] == (
+        "scheduled",
+        "run_window",
+        datetime(2026, 11, 24, 13, 0, tzinfo=UTC),
+    )
+    assert jobs["ann@example.com"][:2] == ("queued", None)
+    actions = audit_actions(engine)
+    assert actions.count("job.held") == 4 and actions.count("job.released") == 2
+
+
+def test_windows_and_pause_each_release_only_their_own_holds(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        import_directory(session, data=WORLD.encode(), source="d.csv", actor="t", now=NOW)
+    campaign_id = create(engine, run_windows=NIGHTS)
+    launch(engine, campaign_id)
+    approve(engine, "ann@example.com")  # held by the window until 21:00 UTC
+    with session_scope(engine) as session:
+        pause_campaign(session, campaign_id=campaign_id, actor="cli:admin", now=NOW)
+    approve(engine, "bob@example.com")  # held by the pause
+    holds = {email: hold for email, (_, hold, _) in waiting_jobs(engine).items()}
+    assert holds == {"ann@example.com": "run_window", "bob@example.com": "campaign_paused"}
+
+    # The window opens while the campaign is paused: nothing is released.
+    tick(engine, datetime(2026, 11, 23, 21, 30, tzinfo=UTC))
+    assert {state for state, _, _ in waiting_jobs(engine).values()} == {"scheduled"}
+
+    # Resuming releases the paused job only; the window pass then decides for each.
+    with session_scope(engine) as session:
+        resume_campaign(
+            session,
+            campaign_id=campaign_id,
+            actor="cli:admin",
+            now=datetime(2026, 11, 23, 21, 30, tzinfo=UTC),
+        )
+    jobs = waiting_jobs(engine)
+    assert jobs["bob@example.com"][:2] == ("queued", None)
+    assert jobs["ann@example.com"][:2] == ("scheduled", "run_window")
+    tick(engine, datetime(2026, 11, 23, 21, 31, tzinfo=UTC))
+    jobs = waiting_jobs(engine)
+    assert jobs["ann@example.com"][:2] == ("queued", None)  # Berlin: Mon 22:31, inside
+    assert jobs["bob@example.com"][:2] == ("scheduled", "run_window")  # New York: 16:31, outside
+
+
+def test_a_campaign_without_windows_runs_at_any_time(directory: Engine) -> None:
+    campaign_id = create(directory)
+    launch(directory, campaign_id)
+    approve(directory, "bob@example.com")
+    tick(directory, NOW)
+    assert waiting_jobs(directory)["bob@example.com"][:2] == ("queued", None)

@@ -47,6 +47,17 @@ def test_valid_rows_are_normalised() -> None:
     assert (bob.country, bob.accounts, bob.fleet_host) == ("US", {}, "10.0.0.7")
 
 
+def test_a_time_zone_must_be_an_iana_name() -> None:
+    header = "email,name,department,country,time_zone\n"
+    [ann, bob] = read_csv(
+        header + "ann@example.com,Ann,Ops,DE,Europe/Berlin\nbob@example.com,Bob,Ops,US,\n"
+    )
+    assert (ann.time_zone, bob.time_zone) == ("Europe/Berlin", None)
+    [(row, column, reason)] = problems_of(header + "c@example.com,C,Ops,DE,CET+5\n")
+    assert (row, column) == (2, "time_zone")
+    assert "unknown time zone 'CET+5'" in reason
+
+
 def test_bom_and_names_in_any_script_are_read() -> None:
     text = (
         HEADER
