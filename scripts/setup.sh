@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine, unattended and idempotent:
-# Debian packages (Chromium for the browser engine, Pango for PDF reports) and a virtualenv
+# Debian packages (Chromium for the browser engine, Pango for PDF reports, python3-venv and git
+# for the deploy playbook's build and its test) and a virtualenv
 # in .venv with the package and its development tools. Safe to run again: it only adds what
 # is missing, and reinstalls the Python packages only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core postgresql-client)
+APT_PACKAGES=(chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core postgresql-client python3-venv git)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
