@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.admins.models import Role
+from orchestrator.admins.service import create_admin, create_api_token
+from orchestrator.core.clock import utcnow
+from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
+from orchestrator.policies import load_policies
+from orchestrator.web.app import create_app
 
 
 class Clock:
@@ -57,3 +64,59 @@ def worker_settings(
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def admin_accounts(engine: Any, *, now: datetime) -> dict[str, str]:
+    """One admin account and one API token per role (named after it); returns role → token."""
+    tokens: dict[str, str] = {}
+    with session_scope(engine) as session:
+        for role in Role:
+            create_admin(
+                session, username=role.value, password=ADMIN_PASSWORD, role=role, actor="t", now=now
+            )
+            tokens[role.value], _ = create_api_token(
+                session, name=role.value, role=role, expires_at=None, actor="t", now=now
+            )
+    return tokens
+
+
+def sign_in(http: Any, username: str, *, password: str = ADMIN_PASSWORD) -> Any:
+    """Sign `http` (an httpx.Client on the app) in through the sign-in form; returns the answer."""
+    page = http.get("/admin/sign-in")
+    return http.post(
+        "/admin/sign-in",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": username,
+            "password": password,
+            "next": "/admin",
+        },
+    )
+
+
+def csrf_of(page_text: str) -> str:
+    """The CSRF token in a page's forms."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page_text)
+    assert found is not None, page_text
+    return found.group(1)
+
+
+def web_app(
+    engine: Any, *, data_dir: Path, now: datetime | None, **overrides: Any
+) -> tuple[Any, Settings]:
+    """The web app on `engine` with this repository's policies, a fixed secret and a clock
+    stopped at `now` (a `Clock`; None: real time); returns the app and its settings."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "secret_key": "web-test-secret-" + "w" * 32,
+        "policies_dir": REPO / "policies",
+    }
+    values.update(overrides)
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    policies = load_policies(REPO / "policies")
+    clock = utcnow if now is None else Clock(now)
+    app = create_app(settings, engine=engine, policies=policies, clock=clock)
+    return app, settings

@@ -28,8 +28,6 @@ _SPEC = re.compile(r"^\s*(?P<days>[a-z,\-]+)\s+(?P<start>\d{1,2}:\d{2})-(?P<end>
 class RunWindowError(OrchestratorError):
     """A run window that cannot be understood; the message quotes it and says why."""
 
-    status_code = 422
-
 
 @dataclass(frozen=True)
 class RunWindow:

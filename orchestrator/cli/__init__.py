@@ -12,6 +12,7 @@ import sys
 import typer
 
 from orchestrator.cli import (
+    admin,
     audit,
     campaigns,
     db,
@@ -20,6 +21,7 @@ from orchestrator.cli import (
     mail,
     policies,
     replica,
+    reports,
     run_policy,
     serve,
     sessions,
@@ -43,6 +45,10 @@ app.add_typer(replica.app, name="replica")
 app.add_typer(audit.app, name="audit")
 app.add_typer(campaigns.app, name="campaign")
 app.add_typer(mail.app, name="mail")
+app.add_typer(reports.bundle_app, name="bundle")
+app.add_typer(reports.evidence_app, name="evidence")
+app.command("report")(reports.report_command)
+app.add_typer(admin.app, name="admin")
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("run-policy")(run_policy.run_policy_command)

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         default="it-privacy@example.com",
         description="Who employees can ask about an opt-out; named in every email.",
     )
+    admin_session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="An admin's sign-in lasts at most this long."
+    )
+    admin_idle_minutes: int = Field(
+        default=60, ge=5, description="An admin's sign-in ends after this long without a request."
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     smtp_username: str | None = None

@@ -3,6 +3,7 @@
 Files are checked against the SHA-256 the engine computed when it captured them, then moved
 under `<store>/jobs/<job id>/attempt-<n>/`; only then are the records written, in the caller's
 transaction. A crash in between leaves unreferenced files, never a record without its file.
+Past the retention period, `purge_expired_evidence` deletes the files and marks their records.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from orchestrator.audit.service import record
 from orchestrator.automation.outcomes import Outcome
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.evidence.models import EvidenceRecord
+
+_CHUNK = 500  # ids per IN (...), far below every database's parameter limit
 
 
 class EvidenceIntegrityError(OrchestratorError):
@@ -117,3 +122,73 @@ def evidence_for_job(session: Session, *, job_id: int) -> list[EvidenceRecord]:
             .order_by(col(EvidenceRecord.id))
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class PurgeSummary:
+    """What a retention purge removed (or, on a dry run, would remove)."""
+
+    cutoff: datetime
+    records: int
+    files: int
+    bytes: int
+    dry_run: bool
+
+
+def purge_expired_evidence(
+    session: Session,
+    *,
+    older_than: timedelta,
+    now: datetime,
+    actor: str,
+    evidence_dir: Path,
+    dry_run: bool = False,
+) -> PurgeSummary:
+    """Delete the files of evidence captured before `now - older_than` and mark their records.
+
+    Records stay (with hash, time and URL) so reports can say what was purged and when; one
+    audit event records the purge. Files go only after the records are marked and the event
+    written; should the caller's commit still fail, the next purge marks those records again.
+    """
+    cutoff = now - older_than
+    expired = list(
+        session.exec(
+            select(EvidenceRecord.id, EvidenceRecord.path).where(
+                col(EvidenceRecord.captured_at) < cutoff, col(EvidenceRecord.purged_at).is_(None)
+            )
+        ).all()
+    )
+    files = [_inside(evidence_dir, path) for _, path in expired if path]
+    present = [path for path in files if path.is_file()]
+    size = sum(path.stat().st_size for path in present)
+    summary = PurgeSummary(cutoff, len(expired), len(present), size, dry_run)
+    if dry_run or not expired:
+        return summary
+    ids = [int(record_id) for record_id, _ in expired if record_id is not None]
+    for start in range(0, len(ids), _CHUNK):
+        session.exec(
+            update(EvidenceRecord)
+            .where(col(EvidenceRecord.id).in_(ids[start : start + _CHUNK]))
+            .values(purged_at=now)
+        )
+    record(
+        session,
+        actor=actor,
+        action="evidence.purged",
+        subject_type="evidence_store",
+        subject_id="retention",
+        data={
+            "cutoff": cutoff,
+            "older_than_days": older_than.total_seconds() / 86400,
+            "records": len(expired),
+            "files": len(present),
+            "bytes": size,
+            "first_id": min(ids),
+            "last_id": max(ids),
+        },
+        now=now,
+    )
+    session.flush()
+    for path in present:
+        path.unlink(missing_ok=True)
+    return summary

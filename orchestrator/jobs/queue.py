@@ -502,3 +502,39 @@ def resume_policy(session: Session, *, policy_id: str, actor: str, now: datetime
 def paused_policies(session: Session) -> list[PolicyHealth]:
     """Policies that take no new jobs, with why."""
     return list(session.scalars(select(PolicyHealth).where(col(PolicyHealth.paused))).all())
+
+
+RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.NEEDS_ACTION, JobState.CANCELLED})
+
+
+def retry_job(session: Session, *, job_id: int, actor: str, now: datetime) -> None:
+    """Queue an ended job again (failed, needs action, cancelled) if its consent still stands."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    if job.state not in RETRYABLE_STATES:
+        raise ConflictError(
+            f"job {job_id} is {job.state}; only failed, needs-action or cancelled jobs are retried"
+        )
+    consent_state = session.execute(
+        select(_consents.c.state).where(_consents.c.id == job.consent_id)
+    ).scalar_one_or_none()
+    if consent_state != APPROVED:
+        raise ConflictError(
+            f"job {job_id} cannot run again: its consent is {consent_state or 'gone'}, not approved"
+        )
+    was = job.state
+    job.state = JobState.QUEUED
+    job.max_attempts = max(job.max_attempts, job.attempts + 1)
+    job.next_attempt_at = job.updated_at = now
+    job.finished_at = None
+    session.add(job)
+    record(
+        session,
+        actor=actor,
+        action="job.retried",
+        subject_type="job",
+        subject_id=job_id,
+        data={"was": was, "attempts_so_far": job.attempts},
+        now=now,
+    )

@@ -26,7 +26,7 @@ from orchestrator.core.clock import utcnow
 from orchestrator.core.db import make_engine
 from orchestrator.core.settings import Settings
 from orchestrator.policies import PolicySet
-from orchestrator.web import consent_pages
+from orchestrator.web import admin, api, consent_pages, docs
 from orchestrator.web.context import WebContext
 from orchestrator.web.csrf import CsrfGuard
 from orchestrator.web.errors import install_error_handlers
@@ -47,7 +47,7 @@ _SECURITY_HEADERS = {
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response, and no-store to the token-gated pages."""
+    """Adds the security headers to every response, and no-store to private pages and data."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,7 +56,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        private = str(scope.get("path", "")).startswith("/consent")
+        private = str(scope.get("path", "")).startswith(("/consent", "/admin", "/api"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -81,6 +81,7 @@ def create_app(
     """The web application for `settings` (engine and policies are built from them if not given)."""
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     templates.env.globals["contact_email"] = settings.contact_email
+    admin.install_filters(templates)
     database = engine or make_engine(settings.resolved_database_url)
     context = WebContext(
         settings=settings,
@@ -95,10 +96,14 @@ def create_app(
     )
     app = FastAPI(
         title="Fleet opt-out orchestrator",
-        description="Employees' consent pages; the admin API joins under /api.",
+        description=(
+            "The admin API: sign in to the admin UI, or send `Authorization: Bearer <token>` "
+            "(`optout admin token create`). Lists take `limit` and `offset`; errors are "
+            '`{"error": {"status", "message"}}`.'
+        ),
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
     app.state.web = context
     install_error_handlers(app)
@@ -106,6 +111,9 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(consent_pages.router)
+    app.include_router(api.router)
+    app.include_router(admin.router)
+    app.include_router(docs.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

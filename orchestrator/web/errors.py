@@ -15,17 +15,20 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from orchestrator.admins.service import TooManySignInsError
 from orchestrator.consent.errors import (
     InvalidLinkError,
     RequestUnavailableError,
     UnknownLinkError,
 )
 from orchestrator.core.errors import OrchestratorError
+from orchestrator.employees.directory import DirectoryImportError
+from orchestrator.web.auth import NotSignedInError, sign_in_redirect
 from orchestrator.web.context import web_context
 from orchestrator.web.csrf import CsrfError
 from orchestrator.web.forms import FormError
@@ -46,6 +49,7 @@ _NEXT_STEPS: dict[type[Exception], str] = {
 }
 _TITLES = {
     HTTPStatus.BAD_REQUEST: "This link does not work",
+    HTTPStatus.UNAUTHORIZED: "Sign in first",
     HTTPStatus.FORBIDDEN: "Your answer was not recorded",
     HTTPStatus.NOT_FOUND: "Nothing here",
     HTTPStatus.METHOD_NOT_ALLOWED: "Not possible here",
@@ -71,21 +75,29 @@ def error_response(
     *,
     next_step: str | None = None,
     headers: Mapping[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Response:
     """The error as JSON or as a page with a title, the message and what to do next."""
     if wants_json(request):
-        return JSONResponse(
-            {"error": {"status": status, "message": message}}, status_code=status, headers=headers
-        )
+        body = {"status": status, "message": message, **(details or {})}
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
     web = web_context(request)
+    admin = request.url.path.startswith("/admin")
+    title = _TITLES.get(HTTPStatus(status), HTTPStatus(status).phrase)
+    if admin and status in (400, 422):
+        title = "This cannot be done as asked"
     context: dict[str, Any] = {
-        "title": _TITLES.get(HTTPStatus(status), HTTPStatus(status).phrase),
+        "title": title,
         "message": message[:1].upper() + message[1:],
         "next_step": next_step,
         "status": status,
     }
     return web.templates.TemplateResponse(
-        request, "error.html", context, status_code=status, headers=headers
+        request,
+        "admin/error.html" if admin else "error.html",
+        context,
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -98,7 +110,26 @@ def _next_step(exc: Exception) -> str | None:
 
 async def _orchestrator_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrchestratorError)
-    return error_response(request, int(exc.status), exc.message, next_step=_next_step(exc))
+    headers: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    if isinstance(exc, NotSignedInError):
+        if not wants_json(request):
+            return RedirectResponse(sign_in_redirect(request), status_code=303)
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManySignInsError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, DirectoryImportError):
+        details["problems"] = [
+            {"row": p.row, "column": p.column, "reason": p.reason} for p in exc.problems
+        ]
+    return error_response(
+        request,
+        int(exc.status),
+        exc.message,
+        next_step=_next_step(exc),
+        headers=headers or None,
+        details=details,
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -131,6 +162,15 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unstorable_value(request: Request, exc: Exception) -> Response:
+    return error_response(
+        request,
+        400,
+        "a value in the request cannot be stored or searched for (a NUL character, or a "
+        "number out of range); nothing was recorded",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -147,4 +187,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected)

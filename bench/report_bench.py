@@ -1,0 +1,272 @@
+"""Department report on a large generated fleet: time per format, now and as of a past date.
+
+    .venv/bin/python bench/report_bench.py [--employees 100000]
+                                           [--postgres-server postgresql://postgres@127.0.0.1/postgres]
+
+Generates (with bulk inserts, on a scratch SQLite file and a scratch PostgreSQL database) N
+employees in 60 departments, one campaign over LinkedIn's two policies, every consent and job
+state with an audit event per state change (the history as-of reports read), then times
+building and rendering the report in each format, and reports peak memory. Goals: JSON under
+1 s and HTML under 3 s on both databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, insert
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from orchestrator.audit.service import NewEvent, record_many
+from orchestrator.campaigns.models import Campaign, Exemption
+from orchestrator.consent.models import Consent
+from orchestrator.core.db import make_engine, scratch_postgres_database, session_scope
+from orchestrator.employees.models import Department, Employee
+from orchestrator.jobs.models import Job
+from orchestrator.migrations import upgrade
+from orchestrator.policies import load_policies
+from orchestrator.reports import (
+    ReportFormat,
+    ReportParameters,
+    build_department_report,
+    render_report,
+)
+
+POLICIES = load_policies(Path(__file__).resolve().parents[1] / "policies")
+GENAI = "linkedin-genai-training"
+OBJECTION = "linkedin-data-processing-objection"
+T0 = datetime(2025, 12, 1, tzinfo=UTC)
+CHUNK = 5000
+
+
+def _chunks(rows: list[dict], size: int = CHUNK):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def generate(engine: Engine, employees: int, rng: random.Random) -> None:
+    table = lambda model: model.__table__  # noqa: E731
+    with session_scope(engine) as session:
+        paths = [f"Division {d}" for d in range(6)]
+        paths += [f"Division {d}/Team {t}" for d in range(6) for t in range(9)]
+        ids = {}
+        for path in paths:
+            parent = ids.get(path.rsplit("/", 1)[0]) if "/" in path else None
+            ids[path] = session.execute(
+                insert(table(Department)).returning(table(Department).c.id),
+                {"path": path, "name": path.rsplit("/", 1)[-1], "parent_id": parent},
+            ).scalar_one()
+        leaves = [ids[p] for p in paths if "/" in p]
+        for chunk in _chunks(list(range(employees))):
+            session.execute(
+                insert(table(Employee)),
+                [
+                    {
+                        "email": f"e{i}@example.com",
+                        "name": f"Employee {i}",
+                        "department_id": rng.choice(leaves),
+                        "country": "DE" if i % 20 == 0 else "US",
+                        "accounts": {},
+                        "active": True,
+                        "created_at": T0 - timedelta(days=30),
+                        "updated_at": T0 - timedelta(days=30),
+                    }
+                    for i in chunk
+                ],
+            )
+        campaign = Campaign(
+            name="LinkedIn",
+            state="running",
+            policy_ids=[GENAI, OBJECTION],
+            scope={"everyone": True},
+            created_by="bench",
+            created_at=T0,
+            launched_at=T0,
+        )
+        session.add(campaign)
+        session.flush()
+        versions = {p: POLICIES.get(p).version for p in (GENAI, OBJECTION)}
+        exempt = [i + 1 for i in range(employees) if i % 20 == 0]
+        session.execute(
+            insert(table(Exemption)),
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "employee_id": e,
+                    "policy_id": GENAI,
+                    "policy_version": versions[GENAI],
+                    "rule": "eu",
+                    "source": "bench",
+                    "reason": "bench",
+                    "decided_at": T0,
+                }
+                for e in exempt
+            ],
+        )
+        states = ["approved"] * 7 + ["pending", "declined", "expired", "revoked"]
+        consent_rows = [
+            {
+                "campaign_id": campaign.id,
+                "employee_id": i + 1,
+                "state": rng.choice(states),
+                "policy_versions": versions,
+                "requested_at": T0,
+                "respond_by": T0 + timedelta(14),
+            }
+            for i in range(employees)
+        ]
+        consent_ids = []
+        for chunk in _chunks(consent_rows):
+            consent_ids += (
+                session.execute(insert(table(Consent)).returning(table(Consent).c.id), chunk)
+                .scalars()
+                .all()
+            )
+        events = [
+            NewEvent("bench", "consent.requested", "consent", str(c), {}) for c in consent_ids
+        ]
+        record_many(session, events, now=T0)
+        decided = T0 + timedelta(days=2)
+        record_many(
+            session,
+            [
+                NewEvent("bench", f"consent.{row['state']}", "consent", str(c), {})
+                for c, row in zip(consent_ids, consent_rows, strict=True)
+                if row["state"] != "pending"
+            ],
+            now=decided,
+        )
+        outcomes = [("succeeded", "changed")] * 6 + [
+            ("failed", "failed"),
+            ("needs_action", "needs_employee_action"),
+            ("queued", None),
+            ("succeeded", "drifted"),
+        ]
+        finished = T0 + timedelta(days=5)
+        job_rows = []
+        for c, row in zip(consent_ids, consent_rows, strict=True):
+            if row["state"] not in ("approved", "revoked"):
+                continue
+            for policy_id in (GENAI, OBJECTION):
+                if policy_id == GENAI and (row["employee_id"] - 1) % 20 == 0:
+                    continue
+                state, outcome = rng.choice(outcomes)
+                job_rows.append(
+                    {
+                        "campaign_id": campaign.id,
+                        "employee_id": row["employee_id"],
+                        "consent_id": c,
+                        "policy_id": policy_id,
+                        "policy_version": versions[policy_id],
+                        "purpose": "verify" if outcome == "drifted" else "opt_out",
+                        "state": state,
+                        "outcome": outcome,
+                        "attempts": 1,
+                        "max_attempts": 5,
+                        "next_attempt_at": decided,
+                        "created_at": decided,
+                        "updated_at": finished,
+                        "finished_at": None if state == "queued" else finished,
+                        "last_error": "no control named Submit" if state == "failed" else None,
+                    }
+                )
+        job_ids = []
+        for chunk in _chunks(job_rows):
+            job_ids += (
+                session.execute(insert(table(Job)).returning(table(Job).c.id), chunk)
+                .scalars()
+                .all()
+            )
+        record_many(
+            session,
+            [NewEvent("bench", "job.queued", "job", str(j), {}) for j in job_ids],
+            now=decided,
+        )
+        record_many(
+            session,
+            [
+                NewEvent(
+                    "bench",
+                    f"job.{row['state']}",
+                    "job",
+                    str(j),
+                    {"outcome": row["outcome"], "message": row["last_error"]},
+                )
+                for j, row in zip(job_ids, job_rows, strict=True)
+                if row["state"] != "queued"
+            ],
+            now=finished,
+        )
+
+
+def measure(engine: Engine, label: str) -> None:
+    with Session(engine) as session:
+        for as_of in (None, T0 + timedelta(days=3)):
+            when = "now" if as_of is None else "as of day 3"
+            for fmt in ReportFormat:
+                started = time.perf_counter()
+                params = ReportParameters(None, as_of, datetime.now(UTC), "bench")
+                report = build_department_report(session, params=params, policies=POLICIES)
+                built = time.perf_counter()
+                size = sum(len(chunk) for chunk in render_report(report, fmt))
+                done = time.perf_counter()
+                print(
+                    f"{label:10} {when:12} {fmt.value:5} {done - started:6.2f} s "
+                    f"(query {built - started:5.2f} s, render {done - built:5.2f} s, "
+                    f"{size / 1024:7.1f} KiB)"
+                )
+        tracemalloc.start()
+        params = ReportParameters(None, None, datetime.now(UTC), "bench")
+        report = build_department_report(session, params=params, policies=POLICIES)
+        b"".join(render_report(report, ReportFormat.HTML))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"{label:10} Python peak while building + rendering HTML: {peak / 2**20:.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--employees", type=int, default=100_000)
+    parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1/postgres")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        engine = make_engine(f"sqlite:///{directory}/bench.db")
+        upgrade(engine)
+        started = time.perf_counter()
+        generate(engine, args.employees, random.Random(7))
+        print(
+            f"generated {args.employees} employees on SQLite "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        measure(engine, "SQLite")
+        engine.dispose()
+    with scratch_postgres_database(args.postgres_server, prefix="report_bench") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        started = time.perf_counter()
+        generate(engine, args.employees, random.Random(7))
+        print(
+            f"generated {args.employees} employees on PostgreSQL "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        with engine.connect() as connection:  # what autovacuum does soon after a bulk load
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+        measure(engine, "PostgreSQL")
+        engine.dispose()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of this process: {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

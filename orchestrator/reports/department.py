@@ -1,0 +1,392 @@
+"""The department report: counts of every status per department and policy, with roll-ups.
+
+The database does the counting: one grouped query derives each (employee, policy) status once
+and returns, per leaf department and combination of statuses (and failure messages), how many
+employees, the sums behind the means and the purged evidence they cite. Python only adds
+those few rows up the department tree (a department includes its sub-departments) and across a
+platform's policies (an employee is compliant on a platform when every step of it is verified).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Subquery, and_, case, func, select
+from sqlmodel import Session
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.jobs.queue import failure_signature
+from orchestrator.policies import PolicySet
+from orchestrator.reports.statuses import (
+    DEPARTMENTS,
+    Scope,
+    Status,
+    all_statuses,
+    resolve_department,
+)
+
+PURGE_ACTION = "evidence.purged"
+TOTAL = "(total)"  # the department name of the rows that cover the whole scope
+TOP_FAILURE_REASONS = 5
+_EVIDENCE = EvidenceRecord.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ReportParameters:
+    """What a report covers and who asked for it; every rendered file carries these."""
+
+    department: str | None
+    as_of: datetime | None
+    generated_at: datetime
+    generated_by: str
+
+    @property
+    def scope(self) -> str:
+        """The scope in words."""
+        return f"department {self.department}" if self.department else "all departments"
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    """A policy as a report names it."""
+
+    id: str
+    platform: str
+    title: str
+    version: str
+    default_on_since: date | None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One department (with its sub-departments) on one policy."""
+
+    department: str
+    policy_id: str
+    platform: str
+    total: int
+    counts: dict[str, int]
+    percentages: dict[str, float]
+    mean_days_to_compliance: float | None
+    mean_exposure_days: float | None
+    max_exposure_days: float | None
+
+    @property
+    def compliant_percent(self) -> float:
+        return self.percentages[Status.COMPLIANT.value]
+
+
+@dataclass(frozen=True)
+class PlatformRow:
+    """One department on one platform: compliant only when every policy of it is verified."""
+
+    department: str
+    platform: str
+    policy_ids: tuple[str, ...]
+    total: int
+    compliant: int
+    compliant_percent: float
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    """Why jobs failed or need the employee, with how many are in that state for it."""
+
+    policy_id: str
+    status: str
+    reason: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RetentionNote:
+    """Evidence removed under the retention period, as far as this report is concerned."""
+
+    cited_records_purged: int
+    last_purge_at: datetime | None = None
+    last_purge_cutoff: datetime | None = None
+    last_purge_records: int | None = None
+    last_purge_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DepartmentReport:
+    """The whole report: rows per department × policy, totals per policy, platforms, reasons."""
+
+    params: ReportParameters
+    statuses: tuple[str, ...]
+    policies: tuple[PolicyInfo, ...]
+    rows: tuple[ReportRow, ...]
+    totals: tuple[ReportRow, ...]
+    platforms: tuple[PlatformRow, ...]
+    failure_reasons: tuple[FailureReason, ...]
+    retention: RetentionNote
+    departments: tuple[str, ...] = field(default=())
+
+    def chart(self) -> list[tuple[str, float, int]]:
+        """(department, percent compliant over all its employee × policy pairs, pairs)."""
+        pairs: Counter[str] = Counter()
+        compliant: Counter[str] = Counter()
+        for row in self.rows:
+            pairs[row.department] += row.total
+            compliant[row.department] += row.counts[Status.COMPLIANT.value]
+        return [
+            (name, _percent(compliant[name], pairs[name]), pairs[name])
+            for name in self.departments
+            if pairs[name]
+        ]
+
+
+@dataclass
+class _Tally:
+    """Counts and sums for one department × policy while rolling up."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    days_sum: float = 0.0
+    days_n: int = 0
+    exposure_sum: float = 0.0
+    exposure_n: int = 0
+    exposure_max: float | None = None
+
+    def add(self, status: str, n: int, days: Any, exposure: Any, exposure_max: Any) -> None:
+        self.counts[status] += n
+        if days is not None:
+            self.days_sum += float(days)
+            self.days_n += n
+        if exposure is not None:
+            self.exposure_sum += float(exposure)
+            self.exposure_n += n
+            peak = float(exposure_max)
+            self.exposure_max = peak if self.exposure_max is None else max(self.exposure_max, peak)
+
+    def merge(self, other: _Tally) -> None:
+        self.counts.update(other.counts)
+        self.days_sum += other.days_sum
+        self.days_n += other.days_n
+        self.exposure_sum += other.exposure_sum
+        self.exposure_n += other.exposure_n
+        if other.exposure_max is not None:
+            self.exposure_max = max(self.exposure_max or other.exposure_max, other.exposure_max)
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _mean(total: float, n: int) -> float | None:
+    return round(total / n, 1) if n else None
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _row(department: str, policy_id: str, platform: str, tally: _Tally) -> ReportRow:
+    total = sum(tally.counts.values())
+    counts = {status.value: tally.counts.get(status.value, 0) for status in Status}
+    return ReportRow(
+        department=department,
+        policy_id=policy_id,
+        platform=platform,
+        total=total,
+        counts=counts,
+        percentages={name: _percent(n, total) for name, n in counts.items()},
+        mean_days_to_compliance=_mean(tally.days_sum, tally.days_n),
+        mean_exposure_days=_mean(tally.exposure_sum, tally.exposure_n),
+        max_exposure_days=None if tally.exposure_max is None else round(tally.exposure_max, 1),
+    )
+
+
+def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> list[Any]:
+    """Employees counted per leaf department and combination of statuses, in one statement.
+
+    Columns: department_id, then per policy its status and (when failing) its error, then the
+    count, per policy the sums behind the means, and the purged evidence the rows cite.
+    The errors are grouped too so failure reasons need no second pass over the statuses.
+    """
+    failing = (Status.FAILED.value, Status.NEEDS_EMPLOYEE_ACTION.value)
+    purged = (
+        select(_EVIDENCE.c.job_id, func.count().label("n"))
+        .where(_EVIDENCE.c.purged_at.is_not(None))
+        .group_by(_EVIDENCE.c.job_id)
+        .subquery("purged")
+    )
+    s = statuses
+
+    def of(policy_id: str, value: Any, *when: Any) -> Any:
+        return func.max(case((and_(s.c.policy_id == policy_id, *when), value)))
+
+    per_policy: list[Any] = []
+    for i, policy_id in enumerate(policy_ids):
+        per_policy += [
+            of(policy_id, s.c.status).label(f"status_{i}"),
+            of(policy_id, s.c.last_error, s.c.status.in_(failing)).label(f"error_{i}"),
+            of(policy_id, s.c.days_to_compliance).label(f"days_{i}"),
+            of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
+        ]
+    cited = case((s.c.status == Status.COMPLIANT.value, purged.c.n), else_=0)
+    employees = (
+        select(s.c.department_id, *per_policy, func.sum(cited).label("purged"))
+        .select_from(s.outerjoin(purged, purged.c.job_id == s.c.proof_job_id))
+        .group_by(s.c.employee_id, s.c.department_id)
+        .subquery("per_employee")
+    )
+    e = employees.c
+    keys: list[Any] = [e.department_id]
+    keys += [e[f"status_{i}"] for i in range(len(policy_ids))]
+    keys += [e[f"error_{i}"] for i in range(len(policy_ids))]
+    sums: list[Any] = []
+    for i in range(len(policy_ids)):
+        sums += [
+            func.sum(e[f"days_{i}"]),
+            func.sum(e[f"exposure_{i}"]),
+            func.max(e[f"exposure_{i}"]),
+        ]
+    query = select(*keys, func.count(), *sums, func.sum(e.purged)).group_by(*keys)
+    return list(session.execute(query).all())
+
+
+def build_department_report(
+    session: Session, *, params: ReportParameters, policies: PolicySet
+) -> DepartmentReport:
+    """Count every status per department (sub-departments rolled up) and policy, in SQL."""
+    department = resolve_department(session, params.department)
+    params = replace(params, department=department)
+    scope = Scope(
+        department=department, as_of=params.as_of, dialect=session.get_bind().dialect.name
+    )
+    policy_ids = [loaded.policy.id for loaded in policies]
+    platform_of = {loaded.policy.id: loaded.policy.platform for loaded in policies}
+    statuses = all_statuses(session, policies=policies, scope=scope)
+    asked = [] if statuses is None else list(statuses.policy_ids)
+    grouped = [] if statuses is None else _grouped(session, statuses.rows, asked)
+
+    paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
+    tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    platforms: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    reasons: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    by_platform: dict[str, list[str]] = defaultdict(list)
+    for policy_id in policy_ids:
+        by_platform[platform_of[policy_id]].append(policy_id)
+    visible: set[str] = set()
+    purged = 0
+    width = len(asked)
+    for row in grouped:
+        leaf = paths[row[0]]
+        statuses_of = dict(zip(asked, row[1 : 1 + width], strict=True))
+        errors = row[1 + width : 1 + 2 * width]
+        n = row[1 + 2 * width]
+        sums = row[2 + 2 * width : 2 + 5 * width]
+        purged += int(row[-1] or 0)
+        names = [p for p in _ancestors(leaf) if department is None or _within(p, department)]
+        visible.update(names)
+        for index, policy_id in enumerate(asked):
+            status = statuses_of[policy_id]
+            if status is None:
+                continue
+            if status in (Status.FAILED, Status.NEEDS_EMPLOYEE_ACTION):
+                reason = failure_signature(errors[index] or "no reason recorded")
+                reasons[policy_id][(status, reason)] += n
+            days, exposure, peak = sums[3 * index : 3 * index + 3]
+            leaf_tally = _Tally()
+            leaf_tally.add(status, n, days, exposure, peak)
+            for name in names:
+                tallies[(name, policy_id)].merge(leaf_tally)
+        for platform, ids in by_platform.items():
+            mine = [statuses_of.get(policy_id) for policy_id in ids]
+            if all(status is None for status in mine):
+                continue
+            done = all(s in (Status.COMPLIANT, Status.EXEMPT) for s in mine) and any(
+                s == Status.COMPLIANT for s in mine
+            )
+            for name in names:
+                platforms[(name, platform)]["total"] += n
+                platforms[(name, platform)]["compliant"] += n if done else 0
+
+    departments = tuple(sorted(visible))
+    rows = tuple(
+        _row(name, policy_id, platform_of[policy_id], tallies[(name, policy_id)])
+        for name in departments
+        for policy_id in policy_ids
+        if (name, policy_id) in tallies
+    )
+    totals = tuple(
+        _row(TOTAL, policy_id, platform_of[policy_id], _total(tallies, policy_id, department))
+        for policy_id in policy_ids
+    )
+    platform_rows = tuple(
+        PlatformRow(
+            department=name,
+            platform=platform,
+            policy_ids=tuple(by_platform[platform]),
+            total=counter["total"],
+            compliant=counter["compliant"],
+            compliant_percent=_percent(counter["compliant"], counter["total"]),
+        )
+        for (name, platform), counter in sorted(platforms.items())
+    )
+    return DepartmentReport(
+        params=params,
+        statuses=tuple(status.value for status in Status),
+        policies=tuple(
+            PolicyInfo(
+                id=loaded.policy.id,
+                platform=loaded.policy.platform,
+                title=loaded.policy.title,
+                version=loaded.version,
+                default_on_since=loaded.policy.default_on_since,
+            )
+            for loaded in policies
+        ),
+        rows=rows,
+        totals=totals,
+        platforms=platform_rows,
+        failure_reasons=tuple(
+            FailureReason(policy_id=policy_id, status=status, reason=reason, count=n)
+            for policy_id in policy_ids
+            for (status, reason), n in reasons[policy_id].most_common(TOP_FAILURE_REASONS)
+        ),
+        retention=_retention(session, purged),
+        departments=departments,
+    )
+
+
+def _within(path: str, department: str) -> bool:
+    return path == department or path.startswith(department + "/")
+
+
+def _total(
+    tallies: dict[tuple[str, str], _Tally], policy_id: str, department: str | None
+) -> _Tally:
+    """The whole scope: the department itself, or every top-level department added up."""
+    total = _Tally()
+    for (name, pid), tally in tallies.items():
+        top = name == department if department else "/" not in name
+        if pid == policy_id and top:
+            total.merge(tally)
+    return total
+
+
+def _retention(session: Session, purged: int) -> RetentionNote:
+    """How many records the report would cite are gone, and the newest purge."""
+    last = session.execute(
+        select(_AUDIT.c.at, _AUDIT.c.actor, _AUDIT.c.data)
+        .where(_AUDIT.c.action == PURGE_ACTION)
+        .order_by(_AUDIT.c.seq.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return RetentionNote(cited_records_purged=purged)
+    return RetentionNote(
+        cited_records_purged=purged,
+        last_purge_at=last.at,
+        last_purge_cutoff=datetime.fromisoformat(last.data["cutoff"]),
+        last_purge_records=int(last.data["records"]),
+        last_purge_by=last.actor,
+    )

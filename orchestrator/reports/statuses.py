@@ -1,0 +1,537 @@
+"""Where each employee stands on each policy, derived in SQL from consents, jobs and exemptions.
+
+The status of an employee on a policy comes from the newest campaign that covered them for it:
+an exemption recorded at that campaign's launch, or the consent it asked for. An approved
+consent's jobs then decide between verified, waiting, needing the employee, failed and drifted.
+
+"As of" a past moment, the same query runs on the state each consent and job had then, read
+from the append-only audit log: the rows' who/what columns never change and every state change
+writes an event for its subject, so a subject's newest event at or before that moment is its
+state then. Exemptions are written once and count from their decision time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Integer,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlmodel import Session
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.campaigns.models import Campaign, Exemption
+from orchestrator.consent.models import Consent, ConsentState
+from orchestrator.core.clock import as_utc
+from orchestrator.core.db import UTCDateTime
+from orchestrator.core.errors import NotFoundError
+from orchestrator.employees.directory import normalise_department
+from orchestrator.employees.models import Department, Employee
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.jobs.models import Job, JobState
+from orchestrator.policies import LoadedPolicy, PolicySet, exposure_start
+
+EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
+DEPARTMENTS = Department.__table__  # type: ignore[attr-defined]
+_CONSENTS = Consent.__table__  # type: ignore[attr-defined]
+_JOBS = Job.__table__  # type: ignore[attr-defined]
+_EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_EVIDENCE = EvidenceRecord.__table__  # type: ignore[attr-defined]
+
+VERIFIED_OUTCOMES = ("changed", "already_compliant")
+NOT_APPLICABLE_OUTCOME = "not_applicable"
+DRIFTED_OUTCOME = "drifted"
+_OPEN_JOB_STATES = (JobState.QUEUED, JobState.SCHEDULED, JobState.RUNNING)
+_FINAL_JOB_STATES = (JobState.SUCCEEDED, JobState.NEEDS_ACTION, JobState.FAILED, JobState.CANCELLED)
+
+# The audit actions that change a consent's or a job's state, and the state each leaves.
+# Other events about the same subjects (reminders, receipts, ignored late results) change nothing.
+CONSENT_STATE_ACTIONS = {
+    "consent.requested": ConsentState.PENDING.value,
+    **{f"consent.{state.value}": state.value for state in ConsentState if state.value != "pending"},
+}
+JOB_STATE_ACTIONS = {
+    "job.queued": JobState.QUEUED.value,
+    "job.requeued": JobState.QUEUED.value,
+    "job.retry_scheduled": JobState.QUEUED.value,
+    "job.held": JobState.SCHEDULED.value,
+    "job.claimed": JobState.RUNNING.value,
+    "job.succeeded": JobState.SUCCEEDED.value,
+    "job.needs_action": JobState.NEEDS_ACTION.value,
+    "job.failed": JobState.FAILED.value,
+    "job.cancelled": JobState.CANCELLED.value,
+}
+
+
+class Status(StrEnum):
+    """Where an employee stands on one policy, in the words reports use."""
+
+    COMPLIANT = "compliant"
+    PENDING_CONSENT = "pending_consent"
+    DECLINED = "declined"
+    CONSENT_EXPIRED = "consent_expired"
+    REQUEST_CANCELLED = "request_cancelled"
+    QUEUED_OR_RUNNING = "queued_or_running"
+    NEEDS_EMPLOYEE_ACTION = "needs_employee_action"
+    FAILED = "failed"
+    EXEMPT = "exempt"
+    DRIFTED = "drifted"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        """The status as a column heading."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Status.COMPLIANT: "Compliant",
+    Status.PENDING_CONSENT: "Pending consent",
+    Status.DECLINED: "Declined",
+    Status.CONSENT_EXPIRED: "Consent expired",
+    Status.REQUEST_CANCELLED: "Request cancelled",
+    Status.QUEUED_OR_RUNNING: "Queued or running",
+    Status.NEEDS_EMPLOYEE_ACTION: "Needs employee action",
+    Status.FAILED: "Failed",
+    Status.EXEMPT: "Exempt",
+    Status.DRIFTED: "Drifted",
+    Status.REVOKED: "Revoked",
+}
+
+
+@dataclass(frozen=True)
+class EmployeeStatus:
+    """One employee's standing on one policy, with what proves or explains it."""
+
+    policy_id: str
+    status: Status
+    detail: str
+    verified_at: datetime | None
+    evidence_ids: tuple[int, ...]
+    campaign_id: int | None
+    job_id: int | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who a query covers (a department with its sub-departments, or everyone) and when."""
+
+    department: str | None
+    as_of: datetime | None
+    dialect: str
+
+    def employees_in_scope(self) -> ColumnElement[bool]:
+        """Employees then in the directory (and in the department, if one is given)."""
+        if self.as_of is None:
+            condition: ColumnElement[bool] = EMPLOYEES.c.active.is_(True)
+        else:
+            condition = and_(
+                EMPLOYEES.c.created_at <= self.as_of,
+                or_(
+                    EMPLOYEES.c.deactivated_at.is_(None),
+                    EMPLOYEES.c.deactivated_at > self.as_of,
+                ),
+            )
+        if self.department is not None:
+            condition = and_(condition, in_department(self.department))
+        return condition
+
+    def days_between(self, later: Any, earlier: Any) -> ColumnElement[float]:
+        """Days from `earlier` to `later` as a fraction, computed by the database."""
+        if self.dialect == "postgresql":
+            return cast(func.extract("epoch", later - earlier) / 86400.0, Float)
+        return cast(func.julianday(later) - func.julianday(earlier), Float)
+
+
+def in_department(path: str) -> ColumnElement[bool]:
+    """The department itself and everything below it (`Engineering` has `Engineering/Platform`)."""
+    return or_(
+        DEPARTMENTS.c.path == path,
+        DEPARTMENTS.c.path.startswith(path + "/", autoescape=True),
+    )
+
+
+def resolve_department(session: Session, department: str | None) -> str | None:
+    """The department's canonical path; NotFoundError when the directory has no such one."""
+    if department is None:
+        return None
+    path = normalise_department(department) or department
+    if session.execute(select(DEPARTMENTS.c.id).where(DEPARTMENTS.c.path == path)).first() is None:
+        raise NotFoundError(f"no department {department!r} in the directory")
+    return path
+
+
+def campaigns_by_policy(session: Session, *, as_of: datetime | None) -> dict[str, list[int]]:
+    """Which campaigns asked about each policy (campaigns are few; their policy lists are JSON)."""
+    query = select(Campaign.id, Campaign.policy_ids)  # type: ignore[call-overload]
+    if as_of is not None:
+        query = query.where(Campaign.created_at <= as_of)
+    covered: dict[str, list[int]] = {}
+    for campaign_id, policy_ids in session.execute(query):
+        for policy_id in policy_ids:
+            covered.setdefault(policy_id, []).append(campaign_id)
+    return covered
+
+
+def _latest_events(subject_type: str, actions: dict[str, str], as_of: datetime) -> FromClause:
+    """Per subject id, the sequence number of its newest state-changing event up to as_of.
+
+    The audit log keeps ids as text; they are turned into integers here, on the few grouped
+    rows, so the join to consents or jobs compares integers and PostgreSQL can estimate it
+    (a cast on the join itself looks like 24 million rows and makes it choose nested loops).
+    """
+    subject_id = cast(_AUDIT.c.subject_id, Integer)
+    return (
+        select(subject_id.label("subject_id"), func.max(_AUDIT.c.seq).label("seq"))
+        .where(
+            _AUDIT.c.subject_type == subject_type,
+            _AUDIT.c.action.in_(list(actions)),
+            _AUDIT.c.at <= as_of,
+        )
+        .group_by(subject_id)
+        .subquery(f"{subject_type}_latest")
+    )
+
+
+def _consent_facts(as_of: datetime | None) -> FromClause:
+    """Consents with their state (now, or as of a moment from the audit log)."""
+    if as_of is None:
+        return _CONSENTS
+    latest = _latest_events("consent", CONSENT_STATE_ACTIONS, as_of)
+    event = _AUDIT.alias("consent_event")
+    return (
+        select(
+            _CONSENTS.c.id,
+            _CONSENTS.c.employee_id,
+            _CONSENTS.c.campaign_id,
+            _CONSENTS.c.requested_at,
+            func.coalesce(
+                case(CONSENT_STATE_ACTIONS, value=event.c.action), ConsentState.PENDING.value
+            ).label("state"),
+        )
+        .select_from(
+            _CONSENTS.outerjoin(latest, latest.c.subject_id == _CONSENTS.c.id).outerjoin(
+                event, event.c.seq == latest.c.seq
+            )
+        )
+        .where(_CONSENTS.c.requested_at <= as_of)
+        .cte("consent_facts")
+    )
+
+
+def _job_facts(policy_id: str, as_of: datetime | None) -> FromClause:
+    """One policy's jobs with state, outcome, finish time and last error (now, or as of)."""
+    if as_of is None:
+        return (
+            select(
+                _JOBS.c.id,
+                _JOBS.c.consent_id,
+                _JOBS.c.state,
+                _JOBS.c.outcome,
+                _JOBS.c.finished_at,
+                _JOBS.c.last_error,
+            )
+            .where(_JOBS.c.policy_id == policy_id)
+            .subquery(f"jobs_{_slug(policy_id)}")
+        )
+    latest = _latest_events("job", JOB_STATE_ACTIONS, as_of)
+    event = _AUDIT.alias()
+    state = func.coalesce(case(JOB_STATE_ACTIONS, value=event.c.action), JobState.QUEUED.value)
+    return (
+        select(
+            _JOBS.c.id,
+            _JOBS.c.consent_id,
+            state.label("state"),
+            event.c.data["outcome"].as_string().label("outcome"),
+            case((state.in_([s.value for s in _FINAL_JOB_STATES]), event.c.at)).label(
+                "finished_at"
+            ),
+            func.coalesce(
+                event.c.data["message"].as_string(), event.c.data["reason"].as_string()
+            ).label("last_error"),
+        )
+        .select_from(
+            _JOBS.outerjoin(latest, latest.c.subject_id == _JOBS.c.id).outerjoin(
+                event, event.c.seq == latest.c.seq
+            )
+        )
+        .where(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of)
+        .cte(f"jobs_{_slug(policy_id)}")
+    )
+
+
+def _slug(policy_id: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in policy_id)
+
+
+def status_query(
+    loaded: LoadedPolicy,
+    *,
+    scope: Scope,
+    campaign_ids: list[int],
+    consents: FromClause,
+    countries: list[str],
+) -> Select[Any]:
+    """One row per employee in scope whom a campaign covered for this policy, with the status.
+
+    Columns: employee_id, department_id, status, verified_at, campaign_id, exemption columns,
+    the last job's error, the proof job, days to compliance, days of exposure and policy_id.
+    """
+    policy_id = loaded.policy.id
+    as_of = scope.as_of
+    exemption_visible = _EXEMPTIONS.c.decided_at <= as_of if as_of is not None else true()
+    exempted_in_campaign = exists().where(
+        _EXEMPTIONS.c.campaign_id == consents.c.campaign_id,
+        _EXEMPTIONS.c.employee_id == consents.c.employee_id,
+        _EXEMPTIONS.c.policy_id == policy_id,
+    )
+    candidates = union_all(
+        select(consents.c.employee_id, consents.c.campaign_id).where(
+            consents.c.campaign_id.in_(campaign_ids), ~exempted_in_campaign
+        ),
+        select(_EXEMPTIONS.c.employee_id, _EXEMPTIONS.c.campaign_id).where(
+            _EXEMPTIONS.c.policy_id == policy_id, exemption_visible
+        ),
+    ).subquery()
+    governing = (
+        select(candidates.c.employee_id, func.max(candidates.c.campaign_id).label("campaign_id"))
+        .group_by(candidates.c.employee_id)
+        .subquery()
+    )
+    jobs = _job_facts(policy_id, as_of)
+    verified = and_(jobs.c.state == JobState.SUCCEEDED.value, jobs.c.outcome.in_(VERIFIED_OUTCOMES))
+    summary = (
+        select(
+            jobs.c.consent_id,
+            func.max(jobs.c.finished_at).filter(verified).label("proof_at"),
+            func.min(jobs.c.finished_at).filter(verified).label("first_proof_at"),
+            func.max(jobs.c.id).filter(verified).label("proof_job_id"),
+            func.max(jobs.c.finished_at)
+            .filter(jobs.c.outcome == DRIFTED_OUTCOME)
+            .label("drift_at"),
+            func.max(jobs.c.id).label("last_job_id"),
+        )
+        .group_by(jobs.c.consent_id)
+        .subquery()
+    )
+    last_job = jobs.alias()
+    exemption = _EXEMPTIONS.alias()
+    consent = consents.alias()
+    status = case(
+        (exemption.c.id.is_not(None), Status.EXEMPT.value),
+        (consent.c.state == ConsentState.PENDING.value, Status.PENDING_CONSENT.value),
+        (consent.c.state == ConsentState.DECLINED.value, Status.DECLINED.value),
+        (consent.c.state == ConsentState.EXPIRED.value, Status.CONSENT_EXPIRED.value),
+        (consent.c.state == ConsentState.CANCELLED.value, Status.REQUEST_CANCELLED.value),
+        (consent.c.state == ConsentState.REVOKED.value, Status.REVOKED.value),
+        (
+            and_(
+                summary.c.drift_at.is_not(None),
+                or_(summary.c.proof_at.is_(None), summary.c.proof_at < summary.c.drift_at),
+            ),
+            Status.DRIFTED.value,
+        ),
+        (summary.c.proof_at.is_not(None), Status.COMPLIANT.value),
+        (
+            or_(last_job.c.id.is_(None), last_job.c.state.in_([s.value for s in _OPEN_JOB_STATES])),
+            Status.QUEUED_OR_RUNNING.value,
+        ),
+        (last_job.c.state == JobState.NEEDS_ACTION.value, Status.NEEDS_EMPLOYEE_ACTION.value),
+        (
+            and_(
+                last_job.c.state == JobState.SUCCEEDED.value,
+                last_job.c.outcome == NOT_APPLICABLE_OUTCOME,
+            ),
+            Status.EXEMPT.value,
+        ),
+        else_=Status.FAILED.value,
+    )
+    compliant_at = case((status == Status.COMPLIANT.value, summary.c.proof_at))
+    # Time to compliance and exposure end at the first verified opt-out; re-checks only renew it.
+    first_compliant_at = case((status == Status.COMPLIANT.value, summary.c.first_proof_at))
+    starts = {
+        country: start
+        for country in countries
+        if (start := exposure_start(loaded.policy, country=country)) is not None
+    }
+    exposure = (
+        scope.days_between(
+            first_compliant_at,
+            case(
+                {c: literal(_midnight(day), UTCDateTime) for c, day in starts.items()},
+                value=EMPLOYEES.c.country,
+            ),
+        )
+        if starts
+        else cast(null(), Float)
+    )
+    return (
+        select(
+            governing.c.employee_id,
+            EMPLOYEES.c.department_id,
+            status.label("status"),
+            compliant_at.label("verified_at"),
+            governing.c.campaign_id,
+            consent.c.requested_at,
+            exemption.c.rule.label("exemption_rule"),
+            exemption.c.source.label("exemption_source"),
+            exemption.c.reason.label("exemption_reason"),
+            last_job.c.id.label("last_job_id"),
+            last_job.c.outcome.label("last_outcome"),
+            last_job.c.last_error,
+            summary.c.proof_job_id,
+            summary.c.drift_at,
+            scope.days_between(first_compliant_at, consent.c.requested_at).label(
+                "days_to_compliance"
+            ),
+            exposure.label("exposure_days"),
+            literal(policy_id, String).label("policy_id"),
+        )
+        .select_from(
+            governing.join(EMPLOYEES, EMPLOYEES.c.id == governing.c.employee_id)
+            .join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+            .outerjoin(
+                exemption,
+                and_(
+                    exemption.c.employee_id == governing.c.employee_id,
+                    exemption.c.campaign_id == governing.c.campaign_id,
+                    exemption.c.policy_id == policy_id,
+                ),
+            )
+            .outerjoin(
+                consent,
+                and_(
+                    consent.c.employee_id == governing.c.employee_id,
+                    consent.c.campaign_id == governing.c.campaign_id,
+                ),
+            )
+            .outerjoin(summary, summary.c.consent_id == consent.c.id)
+            .outerjoin(last_job, last_job.c.id == summary.c.last_job_id)
+        )
+        .where(scope.employees_in_scope())
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def countries_in_directory(session: Session) -> list[str]:
+    """Every country employees are in (a few hundred at most)."""
+    return list(session.execute(select(EMPLOYEES.c.country).distinct()).scalars())
+
+
+def policy_statuses(
+    session: Session, *, policies: PolicySet, scope: Scope
+) -> dict[str, Select[Any]]:
+    """The status query of every policy a campaign asked about, over the same scope and moment.
+
+    A policy no campaign covered has no statuses (its exemptions too are recorded by a
+    campaign), so it gets no query rather than one that scans every consent to find nothing.
+    """
+    covered = campaigns_by_policy(session, as_of=scope.as_of)
+    consents = _consent_facts(scope.as_of)
+    countries = countries_in_directory(session)
+    return {
+        loaded.policy.id: status_query(
+            loaded,
+            scope=scope,
+            campaign_ids=covered[loaded.policy.id],
+            consents=consents,
+            countries=countries,
+        )
+        for loaded in policies
+        if loaded.policy.id in covered
+    }
+
+
+@dataclass(frozen=True)
+class StatusRows:
+    """The status rows of the policies campaigns asked about, as one derived table."""
+
+    policy_ids: tuple[str, ...]
+    rows: Subquery
+
+
+def all_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+    """Every policy's status rows in one derived table (its column `policy_id` says whose).
+
+    Reports aggregate over it in one statement, so each (employee, policy) status is derived
+    once; None when no campaign asked about any of the policies.
+    """
+    queries = policy_statuses(session, policies=policies, scope=scope)
+    if not queries:
+        return None
+    return StatusRows(tuple(queries), union_all(*queries.values()).subquery("statuses"))
+
+
+def _detail(row: Any) -> str:
+    status = Status(row.status)
+    if status is Status.COMPLIANT:
+        return f"verified at {as_utc(row.verified_at):%Y-%m-%d %H:%M} UTC (job #{row.proof_job_id})"
+    if status is Status.EXEMPT:
+        if row.exemption_rule is not None:
+            rule, source = row.exemption_rule, row.exemption_source
+            return f"{row.exemption_reason} (rule {rule}; source: {source})"
+        return "the platform showed no such setting for this account (not applicable)"
+    if status is Status.DRIFTED:
+        return f"found switched back on at {as_utc(row.drift_at):%Y-%m-%d %H:%M} UTC"
+    if status in (Status.FAILED, Status.NEEDS_EMPLOYEE_ACTION):
+        return row.last_error or row.last_outcome or status.label
+    if status is Status.PENDING_CONSENT:
+        return f"asked on {as_utc(row.requested_at):%Y-%m-%d} (campaign {row.campaign_id})"
+    return f"{status.label} (campaign {row.campaign_id})"
+
+
+def employee_policy_statuses(
+    session: Session, *, employee_id: int, policies: PolicySet, as_of: datetime | None = None
+) -> list[EmployeeStatus]:
+    """Where one employee stands on each policy a campaign asked them about, with the proof."""
+    if session.get(Employee, employee_id) is None:
+        raise NotFoundError(f"no employee {employee_id}")
+    scope = Scope(department=None, as_of=as_of, dialect=session.get_bind().dialect.name)
+    result = []
+    for policy_id, query in policy_statuses(session, policies=policies, scope=scope).items():
+        row = session.execute(query.where(EMPLOYEES.c.id == employee_id)).first()
+        if row is None:
+            continue
+        status = Status(row.status)
+        evidence: tuple[int, ...] = ()
+        if status is Status.COMPLIANT:
+            found = select(_EVIDENCE.c.id).where(_EVIDENCE.c.job_id == row.proof_job_id)
+            if as_of is not None:
+                found = found.where(_EVIDENCE.c.captured_at <= as_of)
+            evidence = tuple(session.execute(found.order_by(_EVIDENCE.c.id)).scalars())
+        result.append(
+            EmployeeStatus(
+                policy_id=policy_id,
+                status=status,
+                detail=_detail(row),
+                verified_at=row.verified_at and as_utc(row.verified_at),
+                evidence_ids=evidence,
+                campaign_id=row.campaign_id,
+                job_id=row.proof_job_id if status is Status.COMPLIANT else row.last_job_id,
+            )
+        )
+    return result
