@@ -15,6 +15,7 @@ the client costs as little CPU as possible on the same machine. Bounded in count
 
     python bench/consent_bench.py [--employees 1000] [--concurrency 50] [--max-seconds 60]
                                   [--postgres-server postgresql://postgres@127.0.0.1/postgres]
+                                  [--workers 2]
 """
 
 from __future__ import annotations
@@ -183,7 +184,9 @@ def prepare(database_url: str, employees: int) -> list[str]:
     return [f"/consent/{DECIDE.search(body).group(1)}" for body in bodies]  # type: ignore[union-attr]
 
 
-def start_server(database_url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    database_url: str, port: int, data_dir: Path, workers: int
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
     env.update(
         {
@@ -205,6 +208,8 @@ def start_server(database_url: str, port: int, data_dir: Path) -> subprocess.Pop
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -268,6 +273,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=60.0, help="per phase")
     parser.add_argument("--postgres-server", help="run in a scratch database on this server")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="consent-bench-")))
@@ -284,7 +290,7 @@ def main() -> None:
             f"({url.split(':', 1)[0]})"
         )
         port = free_port()
-        server = start_server(url, port, directory)
+        server = start_server(url, port, directory, args.workers)
         try:
             asyncio.run(measure(port, paths, args))
         finally:

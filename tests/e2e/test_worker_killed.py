@@ -35,10 +35,11 @@ WORKER = [
     "--until-empty",
     "--poll-seconds",
     "0.5",
+    # Room for all four tasks to start before the batch's deadline on a busy machine.
     "--lease-seconds",
-    "24",
+    "60",
     "--task-allowance-seconds",
-    "12",
+    "30",
 ]
 
 
