@@ -4,12 +4,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from orchestrator.consent.models import Consent
+from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.employees.models import Employee
+from orchestrator.jobs.models import Job, JobPurpose, JobState
+
+
+class Progress(StrEnum):
+    """Where an employee's opt-outs stand, as an admin filters the directory by it."""
+
+    PENDING_CONSENT = "pending_consent"
+    DECLINED = "declined"
+    IN_PROGRESS = "in_progress"
+    NEEDS_ACTION = "needs_action"
+    FAILED = "failed"
+    OPTED_OUT = "opted_out"
+
+
+_CONSENT_STATES = {
+    Progress.PENDING_CONSENT: (ConsentState.PENDING,),
+    Progress.DECLINED: (ConsentState.DECLINED,),
+}
+_JOB_STATES = {
+    Progress.IN_PROGRESS: (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING),
+    Progress.NEEDS_ACTION: (JobState.NEEDS_ACTION,),
+    Progress.FAILED: (JobState.FAILED,),
+    Progress.OPTED_OUT: (JobState.SUCCEEDED,),
+}
+
+
+def employees_in(progress: Progress) -> Select[tuple[int]]:
+    """The ids of employees with a consent or an opt-out job in that state (any campaign)."""
+    consents = Consent.__table__  # type: ignore[attr-defined]
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    if progress in _CONSENT_STATES:
+        return sa_select(consents.c.employee_id).where(
+            consents.c.state.in_(_CONSENT_STATES[progress])
+        )
+    return sa_select(jobs.c.employee_id).where(
+        jobs.c.state.in_(_JOB_STATES[progress]), jobs.c.purpose == JobPurpose.OPT_OUT
+    )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def get_employee(session: Session, *, employee_id: int) -> EmployeeView:
         fleet_host=employee.fleet_host,
         accounts=dict(employee.accounts),
         active=employee.active,
+        time_zone=employee.time_zone,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import Select, bindparam, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -299,13 +299,15 @@ def list_employees(
     country: str | None = None,
     active: bool | None = None,
     search: str | None = None,
+    among: Select[tuple[int]] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[EmployeeView], int]:
     """One page of employees matching the filters, and how many match in total.
 
     A department matches itself and everything below it (`Engineering` includes
-    `Engineering/Platform`).
+    `Engineering/Platform`). `among` is a query of employee ids from another room (for
+    example those whose opt-out needs them), kept as SQL so the page stays one query.
     """
     query = select(Employee, Department.path).join(
         Department, col(Department.id) == col(Employee.department_id)
@@ -327,6 +329,8 @@ def list_employees(
         query = query.where(
             or_(col(Employee.email).like(pattern), func.lower(Employee.name).like(pattern))
         )
+    if among is not None:
+        query = query.where(col(Employee.id).in_(among))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     page = session.exec(query.order_by(col(Employee.email)).limit(limit).offset(offset)).all()
     views = [

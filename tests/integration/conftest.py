@@ -12,13 +12,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+
+from tests.support import admin_accounts, web_app
 
 
 def free_port() -> int:
@@ -124,3 +128,18 @@ def live_server() -> Iterator[Callable[[Callable[[str], Any]], LiveServer]]:
     yield serve
     for server in servers:
         server.stop()
+
+
+SITE_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def site(engine, tmp_path, live_server):
+    """The app over HTTP, its clock stopped at SITE_NOW, with one account and one API token per
+    role; returns (client, clock, tokens, settings)."""
+    tokens = admin_accounts(engine, now=SITE_NOW)
+    app, settings = web_app(engine, data_dir=tmp_path / "data", now=SITE_NOW)
+    server = live_server(lambda _: app)
+    client = httpx.Client(base_url=server.url, timeout=30)
+    yield client, app.state.web.clock, tokens, settings
+    client.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from orchestrator.consent.listing import list_consents
+from orchestrator.consent.listing import Progress, employees_in, list_consents
 from orchestrator.employees.directory import DirectoryImportError, detect_format
 from orchestrator.employees.listing import department_paths, get_employee
 from orchestrator.employees.service import ImportReport, import_directory, list_employees
@@ -32,16 +32,20 @@ def employees(
     q: Filter = "",
     department: Filter = "",
     status: Filter = "",
+    progress: Filter = "",
     offset: Offset = 0,
 ) -> Response:
-    """The directory, searchable by name or email, filtered by department and status."""
+    """The directory, searchable by name or email, filtered by department, status and where
+    their opt-outs stand."""
     active = {"active": True, "inactive": False}.get(status)
+    chosen = {choice.value: choice for choice in Progress}.get(progress)
     with web.unit_of_work() as session:
         items, total = list_employees(
             session,
             department=department or None,
             active=active,
             search=q or None,
+            among=employees_in(chosen) if chosen else None,
             limit=PAGE_SIZE,
             offset=offset,
         )
@@ -51,8 +55,14 @@ def employees(
         "total": total,
         "offset": offset,
         "limit": PAGE_SIZE,
-        "filters": {"q": q, "department": department, "status": status},
+        "filters": {
+            "q": q,
+            "department": department,
+            "status": status,
+            "progress": chosen.value if chosen else "",
+        },
         "departments": departments,
+        "progress_choices": [(choice.value, choice.value.replace("_", " ")) for choice in Progress],
     }
     return render(request, web, principal, "admin/employees.html", context, section="employees")
 

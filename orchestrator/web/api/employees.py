@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from orchestrator.consent.listing import list_consents
+from orchestrator.consent.listing import Progress, employees_in, list_consents
 from orchestrator.employees.directory import FileFormat
 from orchestrator.employees.listing import get_employee
 from orchestrator.employees.service import ImportReport, import_directory, list_employees
@@ -39,6 +39,10 @@ def employees(
     country: Text = None,
     active: bool | None = None,
     search: Text = None,
+    progress: Annotated[
+        Progress | None,
+        Query(description="Only employees with a consent or opt-out job in this state."),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[EmployeeOut]:
@@ -50,6 +54,7 @@ def employees(
             country=country,
             active=active,
             search=search,
+            among=employees_in(progress) if progress else None,
             limit=limit,
             offset=offset,
         )

@@ -21,6 +21,7 @@ class EmployeeOut(Out):
     fleet_host: str | None
     accounts: dict[str, str]
     active: bool
+    time_zone: str | None = None
 
 
 class ConsentOut(Out):

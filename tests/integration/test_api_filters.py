@@ -1,0 +1,83 @@
+"""The API and admin pages as admins filter and steer: the directory by where opt-outs stand,
+campaigns with run windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import col, select, update
+
+from orchestrator.core.db import session_scope
+from orchestrator.employees.models import Employee
+from orchestrator.employees.service import import_directory
+from orchestrator.jobs.models import Job, JobState
+from tests.factories import approved_jobs
+from tests.support import sign_in
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_a_campaign_created_through_the_api_keeps_its_run_windows(site) -> None:
+    client, _, tokens, _ = site
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    body = {
+        "name": "Nights only",
+        "policy_ids": ["linkedin-genai-training"],
+        "scope": {"everyone": True},
+        "timezone": "Europe/Berlin",
+        "run_windows": ["mon-fri 22:00-06:00", "sat,sun 00:00-24:00"],
+    }
+    created = client.post("/api/campaigns", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["run_windows"] == ["mon-fri 22:00-06:00", "sat,sun 00:00-24:00"]
+    status = client.get(f"/api/campaigns/{created.json()['id']}", headers=admin).json()
+    assert status["campaign"]["run_windows"] == body["run_windows"]
+    assert status["held"] == {}
+
+    bad = client.post(
+        "/api/campaigns", json={**body, "run_windows": ["nightly 22:00-06:00"]}, headers=admin
+    )
+    assert bad.status_code == 400
+    assert "'nightly' is not a day" in bad.json()["error"]["message"]
+
+
+def test_the_directory_filters_by_where_each_opt_out_stands(site, engine) -> None:
+    client, _, tokens, _ = site
+    people = "email,name,department,country\n" + "".join(
+        f"{who}@example.com,{who.title()},Ops,DE\n" for who in ("ann", "bob", "cat")
+    )
+    with session_scope(engine) as session:
+        import_directory(session, data=people.encode(), source="d.csv", actor="t", now=NOW)
+    approved_jobs(
+        engine, emails=["ann@example.com", "bob@example.com"], policies={"p": "v"}, now=NOW
+    )
+    with session_scope(engine) as session:
+        session.execute(
+            update(Job)
+            .where(
+                col(Job.employee_id).in_(
+                    select(Employee.id).where(Employee.email == "bob@example.com")
+                )
+            )
+            .values(state=JobState.NEEDS_ACTION)
+        )
+    auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+
+    def emails(progress: str) -> list[str]:
+        answer = client.get("/api/employees", params={"progress": progress}, headers=auditor)
+        assert answer.status_code == 200, answer.text
+        return [item["email"] for item in answer.json()["items"]]
+
+    assert emails("in_progress") == ["ann@example.com"]
+    assert emails("needs_action") == ["bob@example.com"]
+    assert emails("opted_out") == []
+    assert (
+        client.get("/api/employees", params={"progress": "nope"}, headers=auditor).status_code
+        == 422
+    )
+
+    sign_in(client, "auditor")
+    page = client.get("/admin/employees", params={"progress": "needs_action"})
+    assert page.status_code == 200
+    assert "bob@example.com" in page.text and "ann@example.com" not in page.text
+    assert client.get("/admin/employees", params={"progress": ""}).status_code == 200
