@@ -257,7 +257,7 @@ def _answer_by_email(mail: MailSink, people: list[Person], console: Console) -> 
                 answers["not asked (exempt)"] += 1
                 continue
             if person.answer is Answer.SILENT:
-                answers[Answer.SILENT] += 1
+                answers[person.answer.told] += 1
                 continue
             link = _decide_link(messages[0])
             page = browser.get(link)
@@ -268,11 +268,11 @@ def _answer_by_email(mail: MailSink, people: list[Person], console: Console) -> 
                     f"the consent page refused {person.email}'s answer "
                     f"(HTTP {answered.status_code})"
                 )
-            answers[person.answer] += 1
+            answers[person.answer.told] += 1
     console.print(
         ", ".join(f"{count} {answer}" for answer, count in answers.items()), highlight=False
     )
-    return {str(answer): count for answer, count in answers.items()}
+    return dict(answers)
 
 
 def _decide_link(message: EmailMessage) -> str:

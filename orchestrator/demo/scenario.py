@@ -14,7 +14,12 @@ from enum import StrEnum
 class Answer(StrEnum):
     APPROVE = "approve"
     DECLINE = "decline"
-    SILENT = "never answers"
+    SILENT = "silent"
+
+    @property
+    def told(self) -> str:
+        """The answer as the demo's summary tells it."""
+        return {"approve": "approved", "decline": "declined"}.get(self.value, "never answered")
 
 
 # Positions (0-based) in the sample directory.
