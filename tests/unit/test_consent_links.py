@@ -46,7 +46,9 @@ def test_a_token_says_which_consent_for_what_and_until_when() -> None:
 @pytest.mark.parametrize(
     "mangle",
     [
-        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature changed
+        # Signature changed; not its last character, whose low bits may be base64 padding
+        # that decodes to the same bytes.
+        lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],
         lambda t: t[: len(t) // 2],  # cut short by a mail program
         lambda t: "x" + t,
         lambda t: "",
