@@ -441,10 +441,12 @@ def answer(
     )
     if result.changed and result.job_ids:
         campaign_id = result.view.consent.campaign_id
-        state = session.exec(select(Campaign.state).where(col(Campaign.id) == campaign_id)).one()
+        state, run_windows = session.exec(
+            select(Campaign.state, Campaign.run_windows).where(col(Campaign.id) == campaign_id)
+        ).one()
         if state == CampaignState.PAUSED:
             _hold_jobs(session, campaign_id=campaign_id, actor=SCHEDULER, now=now)
-        else:
+        elif run_windows:
             apply_run_windows(session, now=now, actor=SCHEDULER, campaign_id=campaign_id)
     return result
 
