@@ -33,7 +33,7 @@ class Permission(StrEnum):
     VIEW = "view"  # dashboard, directory, campaigns, consents, jobs, audit log, reports
     EVIDENCE = "evidence"  # evidence records and their files
     IMPORT = "import"  # directory imports
-    CAMPAIGNS = "campaigns"  # create, launch, remind, cancel
+    CAMPAIGNS = "campaigns"  # create, launch, remind, pause, resume, cancel
     JOBS = "jobs"  # retry, cancel
     BUNDLES = "bundles"  # the auditor's evidence bundle
 

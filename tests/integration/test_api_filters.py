@@ -1,5 +1,5 @@
 """The API and admin pages as admins filter and steer: the directory by where opt-outs stand,
-campaigns with run windows."""
+campaigns with run windows, pausing and resuming a campaign."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import col, select, update
 
+from orchestrator.campaigns.models import Campaign, CampaignState
 from orchestrator.core.db import session_scope
 from orchestrator.employees.models import Employee
 from orchestrator.employees.service import import_directory
 from orchestrator.jobs.models import Job, JobState
 from tests.factories import approved_jobs
-from tests.support import sign_in
+from tests.support import csrf_of, sign_in
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -81,3 +82,51 @@ def test_the_directory_filters_by_where_each_opt_out_stands(site, engine) -> Non
     assert page.status_code == 200
     assert "bob@example.com" in page.text and "ann@example.com" not in page.text
     assert client.get("/admin/employees", params={"progress": ""}).status_code == 200
+
+
+def _job_states(engine) -> list[str]:
+    with session_scope(engine) as session:
+        return sorted(session.exec(select(Job.state)).all())
+
+
+def test_admins_pause_and_resume_a_campaign_through_the_api_and_the_page(site, engine) -> None:
+    client, _, tokens, _ = site
+    people = (
+        "email,name,department,country\nann@example.com,Ann,Ops,DE\nbob@example.com,Bob,Ops,DE\n"
+    )
+    with session_scope(engine) as session:
+        import_directory(session, data=people.encode(), source="d.csv", actor="t", now=NOW)
+    approved_jobs(
+        engine, emails=["ann@example.com", "bob@example.com"], policies={"p": "v"}, now=NOW
+    )
+    with session_scope(engine) as session:
+        session.execute(update(Campaign).values(state=CampaignState.RUNNING))
+        campaign_id = session.exec(select(Campaign.id)).one()
+    operator = {"Authorization": f"Bearer {tokens['operator']}"}
+    auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+
+    assert client.post(f"/api/campaigns/{campaign_id}/pause", headers=auditor).status_code == 403
+    assert _job_states(engine) == ["queued", "queued"]
+    paused = client.post(f"/api/campaigns/{campaign_id}/pause", headers=operator)
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["campaign"]["state"] == "paused"
+    assert paused.json()["held"] == {"campaign_paused": 2}
+    assert _job_states(engine) == ["scheduled", "scheduled"]
+    again = client.post(f"/api/campaigns/{campaign_id}/pause", headers=operator)
+    assert again.status_code == 409
+    assert "only a running one pauses" in again.json()["error"]["message"]
+
+    sign_in(client, "operator")
+    page = client.get(f"/admin/campaigns/{campaign_id}")
+    assert "Held while paused" in page.text and ">Resume</button>" in page.text
+    assert ">Pause</button>" not in page.text
+    resumed = client.post(
+        f"/admin/campaigns/{campaign_id}/resume",
+        data={"csrf": csrf_of(page.text)},
+        follow_redirects=True,
+    )
+    assert resumed.status_code == 200  # followed the 303 back to the campaign's page
+    assert ">Pause</button>" in resumed.text and "Held while paused" not in resumed.text
+    assert _job_states(engine) == ["queued", "queued"]
+    status = client.get(f"/api/campaigns/{campaign_id}", headers=auditor).json()
+    assert status["campaign"]["state"] == "running" and status["held"] == {}

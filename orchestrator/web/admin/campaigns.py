@@ -1,8 +1,13 @@
-"""Campaigns: the list, a new campaign, and one campaign's progress with launch, remind, cancel."""
+"""Campaigns: the list, a new campaign, and one campaign's progress with its actions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
 from fastapi import APIRouter, Request
+from sqlmodel import Session
 from starlette.responses import Response
 
 from orchestrator.campaigns.models import CampaignState
@@ -14,18 +19,20 @@ from orchestrator.campaigns.service import (
     create_campaign,
     launch_campaign,
     list_campaigns,
+    pause_campaign,
     remind_due,
+    resume_campaign,
 )
 from orchestrator.campaigns.timing import parse_duration
 from orchestrator.campaigns.windows import parse_windows
 from orchestrator.employees.listing import department_paths
 from orchestrator.jobs.listing import list_jobs
 from orchestrator.jobs.models import JobState
-from orchestrator.web.admin.pages import checked_form, redirect, render
+from orchestrator.web.admin.pages import AdminForm, checked_form, redirect, render
 from orchestrator.web.api.campaigns import moment
 from orchestrator.web.api.common import IdPath, write
 from orchestrator.web.auth import CampaignRunner, Viewer
-from orchestrator.web.context import WebDep
+from orchestrator.web.context import WebContext, WebDep
 
 router = APIRouter(include_in_schema=False)
 OPEN_JOB_STATES = (JobState.QUEUED, JobState.SCHEDULED, JobState.RUNNING)
@@ -111,61 +118,77 @@ def campaign(campaign_id: IdPath, request: Request, web: WebDep, principal: View
     return render(request, web, principal, "admin/campaign.html", context, section="campaigns")
 
 
-@router.post("/admin/campaigns/{campaign_id}/launch")
-async def launch(
-    campaign_id: IdPath, request: Request, web: WebDep, principal: CampaignRunner
-) -> Response:
-    """Launch a draft: exemptions recorded, consent emails queued."""
-    await checked_form(request, web, principal)
-    now = web.clock()
+@dataclass(frozen=True)
+class _Action:
+    """One button on a campaign's page: what it does, given the checked form."""
 
-    def run() -> None:
-        with web.unit_of_work() as session:
-            launch_campaign(
-                session, campaign_id=campaign_id, config=web.consent, actor=principal.actor, now=now
-            )
-
-    await write(web, run)
-    return redirect(f"/admin/campaigns/{campaign_id}")
+    summary: str
+    perform: Callable[[Session, int, WebContext, str, datetime, AdminForm], object]
 
 
-@router.post("/admin/campaigns/{campaign_id}/remind")
-async def remind(
-    campaign_id: IdPath, request: Request, web: WebDep, principal: CampaignRunner
-) -> Response:
-    """Remind everyone who has not answered, now."""
-    await checked_form(request, web, principal)
-    now = web.clock()
-
-    def run() -> None:
-        with web.unit_of_work() as session:
-            remind_due(
-                session,
-                config=web.consent,
-                now=now,
-                actor=principal.actor,
-                campaign_id=campaign_id,
-                everyone=True,
-            )
-
-    await write(web, run)
-    return redirect(f"/admin/campaigns/{campaign_id}")
+def _launch(
+    session: Session, campaign_id: int, web: WebContext, actor: str, now: datetime, _: AdminForm
+) -> object:
+    return launch_campaign(
+        session, campaign_id=campaign_id, config=web.consent, actor=actor, now=now
+    )
 
 
-@router.post("/admin/campaigns/{campaign_id}/cancel")
-async def cancel(
-    campaign_id: IdPath, request: Request, web: WebDep, principal: CampaignRunner
-) -> Response:
-    """Cancel: open requests withdrawn, waiting jobs cancelled."""
-    form = await checked_form(request, web, principal)
+def _remind(
+    session: Session, campaign_id: int, web: WebContext, actor: str, now: datetime, _: AdminForm
+) -> object:
+    return remind_due(
+        session, config=web.consent, now=now, actor=actor, campaign_id=campaign_id, everyone=True
+    )
+
+
+def _pause(
+    session: Session, campaign_id: int, _: WebContext, actor: str, now: datetime, __: AdminForm
+) -> object:
+    return pause_campaign(session, campaign_id=campaign_id, actor=actor, now=now)
+
+
+def _resume(
+    session: Session, campaign_id: int, _: WebContext, actor: str, now: datetime, __: AdminForm
+) -> object:
+    return resume_campaign(session, campaign_id=campaign_id, actor=actor, now=now)
+
+
+def _cancel(
+    session: Session, campaign_id: int, _: WebContext, actor: str, now: datetime, form: AdminForm
+) -> object:
     reason = form.get("reason", "").strip()[:500] or None
-    now = web.clock()
+    return cancel_campaign(session, campaign_id=campaign_id, actor=actor, now=now, reason=reason)
 
-    def run() -> None:
-        with web.unit_of_work() as session:
-            cancel_campaign(
-                session, campaign_id=campaign_id, actor=principal.actor, now=now, reason=reason
-            )
 
-    await write(web, run)
-    return redirect(f"/admin/campaigns/{campaign_id}")
+ACTIONS = {
+    "launch": _Action("Launch a draft: exemptions recorded, consent emails queued.", _launch),
+    "remind": _Action("Remind everyone who has not answered, now.", _remind),
+    "pause": _Action("Pause: no reminders, waiting jobs held until resumed.", _pause),
+    "resume": _Action("Resume: held jobs queued again, reminders continue.", _resume),
+    "cancel": _Action("Cancel: open requests withdrawn, waiting jobs cancelled.", _cancel),
+}
+
+
+def _action_route(name: str, action: _Action) -> None:
+    async def act(
+        campaign_id: IdPath, request: Request, web: WebDep, principal: CampaignRunner
+    ) -> Response:
+        form = await checked_form(request, web, principal)
+        now = web.clock()
+
+        def run() -> None:
+            with web.unit_of_work() as session:
+                action.perform(session, campaign_id, web, principal.actor, now, form)
+
+        await write(web, run)
+        return redirect(f"/admin/campaigns/{campaign_id}")
+
+    act.__doc__ = action.summary
+    router.add_api_route(
+        f"/admin/campaigns/{{campaign_id}}/{name}", act, methods=["POST"], name=f"{name}_campaign"
+    )
+
+
+for _name, _action in ACTIONS.items():
+    _action_route(_name, _action)

@@ -1,4 +1,4 @@
-"""`/api/campaigns`: create, launch, remind, cancel, and where each stands."""
+"""`/api/campaigns`: create, launch, remind, pause, resume, cancel, and where each stands."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from orchestrator.campaigns.service import (
     create_campaign,
     launch_campaign,
     list_campaigns,
+    pause_campaign,
     remind_due,
+    resume_campaign,
 )
 from orchestrator.campaigns.timing import TimingError, parse_duration, parse_moment
 from orchestrator.campaigns.windows import parse_windows
@@ -127,6 +129,33 @@ async def remind(campaign_id: IdPath, web: WebDep, principal: CampaignRunner) ->
             )
 
     return Reminded(reminded=await write(web, run))
+
+
+@router.post("/{campaign_id}/pause", response_model=CampaignStatusOut)
+async def pause(campaign_id: IdPath, web: WebDep, principal: CampaignRunner) -> CampaignStatusOut:
+    """Pause a running campaign: no reminders; waiting jobs are held (scheduled) until resumed.
+    Employees can still answer."""
+    now = web.clock()
+
+    def run() -> CampaignStatus:
+        with web.unit_of_work() as session:
+            pause_campaign(session, campaign_id=campaign_id, actor=principal.actor, now=now)
+            return campaign_status(session, campaign_id=campaign_id)
+
+    return status_out(await write(web, run))
+
+
+@router.post("/{campaign_id}/resume", response_model=CampaignStatusOut)
+async def resume(campaign_id: IdPath, web: WebDep, principal: CampaignRunner) -> CampaignStatusOut:
+    """Resume a paused campaign: the jobs it held are queued again and reminders continue."""
+    now = web.clock()
+
+    def run() -> CampaignStatus:
+        with web.unit_of_work() as session:
+            resume_campaign(session, campaign_id=campaign_id, actor=principal.actor, now=now)
+            return campaign_status(session, campaign_id=campaign_id)
+
+    return status_out(await write(web, run))
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignStatusOut)
