@@ -5,7 +5,10 @@ outbox), starts `optout serve` on 127.0.0.1, opens every emailed link once (as e
 browser would: that yields the page's CSRF token and cookie), then measures in the same run:
 
   1. the trivial endpoint `GET /healthz` of the same app, N requests;
-  2. the approval `POST /consent/{token}`, N requests, each a different employee's first answer
+  2. the same approval POSTs sent with a stale page's text hash: the app parses the form, checks
+     CSRF and the signed link, loads the request and renders its page (409, "read it again"),
+     but writes nothing: what an answer costs before its transaction;
+  3. the approval `POST /consent/{token}`, N requests, each a different employee's first answer
      (one decision, two queued jobs, audit events, a fresh withdraw link, one transaction),
 
 each at the same concurrency, printing requests/s, p50 and p99 latency, and the ratio.
@@ -117,9 +120,16 @@ def post(path: str, form: dict[str, str], cookie: str) -> bytes:
 
 
 async def run(
-    name: str, requests: list[bytes], *, port: int, concurrency: int, max_seconds: float
+    name: str,
+    requests: list[bytes],
+    *,
+    port: int,
+    concurrency: int,
+    max_seconds: float,
+    expect: int = 200,
 ) -> tuple[Figures, list[tuple[int, bytes, bytes]]]:
-    """Send `requests` over `concurrency` connections; stop early after `max_seconds`."""
+    """Send `requests` over `concurrency` connections; stop early after `max_seconds`.
+    Answers with another status than `expect` count as failures."""
     queue = list(enumerate(requests))
     queue.reverse()
     latencies: list[float] = []
@@ -141,7 +151,7 @@ async def run(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     done = [result for result in results if result[0]]
-    failures = sum(1 for status, _, _ in done if status != 200)
+    failures = sum(1 for status, _, _ in done if status != expect)
     return Figures(name, len(done), elapsed, latencies, failures), results
 
 
@@ -235,20 +245,28 @@ async def measure(port: int, paths: list[str], args: argparse.Namespace) -> None
         concurrency=args.concurrency,
         max_seconds=args.max_seconds,
     )
-    approvals = []
+    approvals, stale = [], []
     for path, (_, head, body) in zip(paths, pages, strict=True):
         fields = {k.decode(): v.decode() for k, v in HIDDEN.findall(body)}
         cookie = COOKIE.search(head)
         if cookie and fields:
-            approvals.append(
-                post(path, {**fields, "decision": "approve"}, cookie.group(1).decode())
-            )
+            form = {**fields, "decision": "approve"}
+            approvals.append(post(path, form, cookie.group(1).decode()))
+            stale.append(post(path, {**form, "shown": "0" * 64}, cookie.group(1).decode()))
     trivial, _ = await run(
         "GET /healthz (trivial)",
         [get("/healthz")] * len(approvals),
         port=port,
         concurrency=args.concurrency,
         max_seconds=args.max_seconds,
+    )
+    refused, _ = await run(
+        "POST, no write (409)",
+        stale,
+        port=port,
+        concurrency=args.concurrency,
+        max_seconds=args.max_seconds,
+        expect=409,
     )
     approved, _ = await run(
         "POST approve",
@@ -258,12 +276,14 @@ async def measure(port: int, paths: list[str], args: argparse.Namespace) -> None
         max_seconds=args.max_seconds,
     )
     print(f"\nconcurrency {args.concurrency}, {len(paths)} employees, 2 policies each")
-    for figures in (opened, trivial, approved):
+    for figures in (opened, trivial, refused, approved):
         print(figures.line())
     ratio = approved.rate / trivial.rate
     print(
         f"\napproval / trivial throughput: {ratio:.2f} (goal ≥ 0.5); "
-        f"approval p99 {approved.percentile(0.99):.1f} ms (goal < 50 ms)"
+        f"approval p99 {approved.percentile(0.99):.1f} ms (goal < 50 ms)\n"
+        f"no-write answer / trivial: {refused.rate / trivial.rate:.2f}; "
+        f"approval / no-write answer: {approved.rate / refused.rate:.2f}"
     )
 
 
