@@ -11,5 +11,7 @@ echo "== static checks: ruff, import layers, mypy"
 .venv/bin/lint-imports
 .venv/bin/mypy orchestrator
 
-echo "== tests (each database test runs on SQLite and on PostgreSQL)"
-.venv/bin/python -m pytest "$@"
+echo "== tests (each database test runs on SQLite and on PostgreSQL), two at a time"
+# Two pytest-xdist workers: most tests wait on browsers, subprocesses and servers, and each
+# worker has its own PostgreSQL database. Pass `-n 0` to run them one at a time.
+.venv/bin/python -m pytest -n 2 "$@"
