@@ -59,3 +59,19 @@ def parse_moment(text: str, *, timezone: str, end_of_day: bool = False) -> datet
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(timezone))
     return as_utc(moment)
+
+
+def parse_as_of(text: str | None, *, now: datetime, name: str = "as_of") -> datetime | None:
+    """A report's as-of moment (UTC without an offset): a bare date means the end of that day,
+    so its events count; never the future, since a report shows what has happened."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = parse_moment(text, timezone="UTC")
+        if len(text.strip()) == 10:
+            moment += timedelta(days=1) - timedelta(microseconds=1)
+    except OverflowError as exc:
+        raise TimingError(f"{name} {text!r} is out of range") from exc
+    if moment > now:
+        raise TimingError(f"{name} {text!r} is in the future; a report shows what has happened")
+    return moment

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from orchestrator.campaigns.timing import parse_moment
+from orchestrator.campaigns.timing import parse_as_of
 from orchestrator.cli.context import (
     EXIT_INTERNAL_ERROR,
     actor,
@@ -52,23 +52,12 @@ AsOf = Annotated[
 ]
 
 
-def parse_as_of(text: str | None) -> datetime | None:
-    """`--as-of`: a bare date means the end of that day (UTC), so its events count."""
-    if text is None:
-        return None
-    moment = parse_moment(text, timezone="UTC")
-    if len(text.strip()) == 10:
-        moment += timedelta(days=1) - timedelta(microseconds=1)
-    if moment > utcnow():
-        raise OrchestratorError(f"--as-of {text} is in the future")
-    return moment
-
-
 def _parameters(department: str | None, as_of: str | None) -> ReportParameters:
+    now = utcnow()
     return ReportParameters(
         department=department,
-        as_of=parse_as_of(as_of),
-        generated_at=utcnow(),
+        as_of=parse_as_of(as_of, now=now, name="--as-of"),
+        generated_at=now,
         generated_by=actor(),
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.reports import parse_as_of
+from orchestrator.campaigns.timing import parse_as_of
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.reports.bundle import verify_bundle
 from orchestrator.reports.render import report_json_schema, safe_cell
@@ -28,19 +28,28 @@ def test_other_cells_are_unchanged(value: object) -> None:
     assert safe_cell(value) == value
 
 
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
 def test_a_bare_as_of_date_means_the_end_of_that_day() -> None:
-    assert parse_as_of("2026-01-31") == datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)
-    assert parse_as_of("2026-01-31T10:00+01:00") == datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
-    assert parse_as_of(None) is None
+    end_of_day = datetime(2026, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert parse_as_of("2026-01-31", now=NOW) == end_of_day
+    assert parse_as_of("2026-01-31T10:00+01:00", now=NOW) == datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    assert parse_as_of(None, now=NOW) is None
+    assert parse_as_of(" ", now=NOW) is None
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("yesterday", "cannot read the time 'yesterday'"), ("2999-01-01", "is in the future")],
+    [
+        ("yesterday", "cannot read the time 'yesterday'"),
+        ("2026-11-24", "--as-of '2026-11-24' is in the future"),
+        ("9999-12-31T23:59:59-23:59", "is out of range"),
+    ],
 )
 def test_unreadable_or_future_as_of_is_refused(text: str, message: str) -> None:
     with pytest.raises(OrchestratorError, match=message):
-        parse_as_of(text)
+        parse_as_of(text, now=NOW, name="--as-of")
 
 
 def test_committed_report_schema_is_current() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from orchestrator.admins.service import Principal
-from orchestrator.campaigns.timing import TimingError, parse_moment
+from orchestrator.campaigns.timing import parse_as_of
 from orchestrator.reports import (
     ReportFormat,
     ReportParameters,
@@ -52,21 +51,6 @@ AsOfQuery = Annotated[
 _REPORT_TYPES: dict[str, dict[str, str]] = {
     report_media_type(fmt).split(";")[0]: {} for fmt in ReportFormat
 }
-
-
-def parse_as_of(text: str | None, *, now: datetime) -> datetime | None:
-    """An as-of moment from a query: a bare date means the end of that day; never the future."""
-    if text is None or not text.strip():
-        return None
-    try:
-        moment = parse_moment(text, timezone="UTC")
-        if len(text.strip()) == 10:
-            moment += timedelta(days=1) - timedelta(microseconds=1)
-    except (OverflowError, ValueError) as exc:
-        raise TimingError(f"as_of {text!r} is out of range") from exc
-    if moment > now:
-        raise TimingError(f"as_of {text!r} is in the future; a report shows what has happened")
-    return moment
 
 
 def report_parameters(
