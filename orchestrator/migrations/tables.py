@@ -10,6 +10,17 @@ from orchestrator.employees import models as employees
 from orchestrator.evidence import models as evidence
 from orchestrator.jobs import models as jobs
 from orchestrator.notifications import models as notifications
+from orchestrator.reports import models as reports
 
-TABLE_MODULES = (admins, audit, campaigns, consent, employees, evidence, jobs, notifications)
+TABLE_MODULES = (
+    admins,
+    audit,
+    campaigns,
+    consent,
+    employees,
+    evidence,
+    jobs,
+    notifications,
+    reports,
+)
 metadata = SQLModel.metadata

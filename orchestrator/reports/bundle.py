@@ -40,6 +40,7 @@ from orchestrator.reports.department import (
     ReportParameters,
     build_department_report,
 )
+from orchestrator.reports.projection import report_statuses
 from orchestrator.reports.render import ReportFormat, render_report
 from orchestrator.reports.signing import (
     public_pem,
@@ -47,7 +48,7 @@ from orchestrator.reports.signing import (
     signature_valid,
     signing_key,
 )
-from orchestrator.reports.statuses import Scope, Status, all_statuses
+from orchestrator.reports.statuses import Scope, Status
 
 BUNDLE_FORMAT = "optout-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -108,7 +109,8 @@ def _cited_evidence(
     scope = Scope(
         department=department, as_of=params.as_of, dialect=session.get_bind().dialect.name
     )
-    statuses = all_statuses(session, policies=policies, scope=scope)
+    # The report refreshed the projection just before, so it is as fresh as the report.
+    statuses = report_statuses(session, policies=policies, scope=scope)
     if statuses is None:
         return
     s = statuses.rows

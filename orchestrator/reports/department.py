@@ -1,10 +1,12 @@
 """The department report: counts of every status per department and policy, with roll-ups.
 
-The database does the counting: one grouped query derives each (employee, policy) status once
-and returns, per leaf department and combination of statuses (and failure messages), how many
-employees, the sums behind the means and the purged evidence they cite. Python only adds
-those few rows up the department tree (a department includes its sub-departments) and across a
-platform's policies (an employee is compliant on a platform when every step of it is verified).
+The database does the counting: one grouped query reads each (employee, policy) status once
+(stored in the status projection for a report of now, derived from the history for one as of
+a past moment) and returns, per leaf department and combination of statuses (and failure
+messages), how many employees, the sums behind the means and the purged evidence they cite.
+Python only adds those few rows up the department tree (a department includes its
+sub-departments) and across a platform's policies (an employee is compliant on a platform
+when every step of it is verified).
 """
 
 from __future__ import annotations
@@ -21,13 +23,8 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
-from orchestrator.reports.statuses import (
-    DEPARTMENTS,
-    Scope,
-    Status,
-    all_statuses,
-    resolve_department,
-)
+from orchestrator.reports.projection import refresh_in_own_transaction, report_statuses
+from orchestrator.reports.statuses import DEPARTMENTS, Scope, Status, resolve_department
 
 PURGE_ACTION = "evidence.purged"
 TOTAL = "(total)"  # the department name of the rows that cover the whole scope
@@ -231,10 +228,16 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
             of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
         ]
     cited = case((s.c.status == Status.COMPLIANT.value, purged.c.n), else_=0)
+    # Grouped by employee alone (an employee has one department): rows stored in employee
+    # order are then grouped as they are read, without sorting them first.
     employees = (
-        select(s.c.department_id, *per_policy, func.sum(cited).label("purged"))
+        select(
+            func.max(s.c.department_id).label("department_id"),
+            *per_policy,
+            func.sum(cited).label("purged"),
+        )
         .select_from(s.outerjoin(purged, purged.c.job_id == s.c.proof_job_id))
-        .group_by(s.c.employee_id, s.c.department_id)
+        .group_by(s.c.employee_id)
         .subquery("per_employee")
     )
     e = employees.c
@@ -255,7 +258,12 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
 def build_department_report(
     session: Session, *, params: ReportParameters, policies: PolicySet
 ) -> DepartmentReport:
-    """Count every status per department (sub-departments rolled up) and policy, in SQL."""
+    """Count every status per department (sub-departments rolled up) and policy, in SQL.
+
+    A report for now first brings the stored status projection up to date (committed apart,
+    see `refresh_in_own_transaction`), then aggregates it; one as of a past moment derives
+    from the history.
+    """
     department = resolve_department(session, params.department)
     params = replace(params, department=department)
     scope = Scope(
@@ -263,7 +271,9 @@ def build_department_report(
     )
     policy_ids = [loaded.policy.id for loaded in policies]
     platform_of = {loaded.policy.id: loaded.policy.platform for loaded in policies}
-    statuses = all_statuses(session, policies=policies, scope=scope)
+    if params.as_of is None:
+        refresh_in_own_transaction(session)
+    statuses = report_statuses(session, policies=policies, scope=scope)
     asked = [] if statuses is None else list(statuses.policy_ids)
     grouped = [] if statuses is None else _grouped(session, statuses.rows, asked)
 

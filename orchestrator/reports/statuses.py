@@ -8,10 +8,15 @@ consent's jobs then decide between verified, waiting, needing the employee, fail
 from the append-only audit log: the rows' who/what columns never change and every state change
 writes an event for its subject, so a subject's newest event at or before that moment is its
 state then. Exemptions are written once and count from their decision time.
+
+`status_facts` is that derivation without the directory; `status_query` joins the directory
+(department, who is employed, country for exposure) to it for one report. A report of now
+reads the same facts from the stored projection (`projection`) instead of deriving them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -49,7 +54,7 @@ from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.models import Job, JobState
-from orchestrator.policies import LoadedPolicy, PolicySet, exposure_start
+from orchestrator.policies import PolicySet, exposure_start
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 DEPARTMENTS = Department.__table__  # type: ignore[attr-defined]
@@ -75,6 +80,8 @@ JOB_STATE_ACTIONS = {
     "job.queued": JobState.QUEUED.value,
     "job.requeued": JobState.QUEUED.value,
     "job.retry_scheduled": JobState.QUEUED.value,
+    "job.retried": JobState.QUEUED.value,
+    "job.released": JobState.QUEUED.value,
     "job.held": JobState.SCHEDULED.value,
     "job.claimed": JobState.RUNNING.value,
     "job.succeeded": JobState.SUCCEEDED.value,
@@ -214,7 +221,7 @@ def _latest_events(subject_type: str, actions: dict[str, str], as_of: datetime) 
     )
 
 
-def _consent_facts(as_of: datetime | None) -> FromClause:
+def consent_facts(as_of: datetime | None) -> FromClause:
     """Consents with their state (now, or as of a moment from the audit log)."""
     if as_of is None:
         return _CONSENTS
@@ -240,21 +247,22 @@ def _consent_facts(as_of: datetime | None) -> FromClause:
     )
 
 
-def _job_facts(policy_id: str, as_of: datetime | None) -> FromClause:
+def _job_facts(
+    policy_id: str, as_of: datetime | None, employee_ids: Sequence[int] | None
+) -> FromClause:
     """One policy's jobs with state, outcome, finish time and last error (now, or as of)."""
     if as_of is None:
-        return (
-            select(
-                _JOBS.c.id,
-                _JOBS.c.consent_id,
-                _JOBS.c.state,
-                _JOBS.c.outcome,
-                _JOBS.c.finished_at,
-                _JOBS.c.last_error,
-            )
-            .where(_JOBS.c.policy_id == policy_id)
-            .subquery(f"jobs_{_slug(policy_id)}")
-        )
+        query = select(
+            _JOBS.c.id,
+            _JOBS.c.consent_id,
+            _JOBS.c.state,
+            _JOBS.c.outcome,
+            _JOBS.c.finished_at,
+            _JOBS.c.last_error,
+        ).where(_JOBS.c.policy_id == policy_id)
+        if employee_ids is not None:
+            query = query.where(_JOBS.c.employee_id.in_(employee_ids))
+        return query.subquery(f"jobs_{_slug(policy_id)}")
     latest = _latest_events("job", JOB_STATE_ACTIONS, as_of)
     event = _AUDIT.alias()
     state = func.coalesce(case(JOB_STATE_ACTIONS, value=event.c.action), JobState.QUEUED.value)
@@ -276,7 +284,11 @@ def _job_facts(policy_id: str, as_of: datetime | None) -> FromClause:
                 event, event.c.seq == latest.c.seq
             )
         )
-        .where(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of)
+        .where(
+            _JOBS.c.policy_id == policy_id,
+            _JOBS.c.created_at <= as_of,
+            true() if employee_ids is None else _JOBS.c.employee_id.in_(employee_ids),
+        )
         .cte(f"jobs_{_slug(policy_id)}")
     )
 
@@ -285,41 +297,45 @@ def _slug(policy_id: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in policy_id)
 
 
-def status_query(
-    loaded: LoadedPolicy,
+def status_facts(
+    policy_id: str,
     *,
-    scope: Scope,
+    as_of: datetime | None,
     campaign_ids: list[int],
     consents: FromClause,
-    countries: list[str],
+    employee_ids: Sequence[int] | None = None,
 ) -> Select[Any]:
-    """One row per employee in scope whom a campaign covered for this policy, with the status.
+    """One row per employee whom a campaign covered for this policy, with the status.
 
-    Columns: employee_id, department_id, status, verified_at, campaign_id, exemption columns,
-    the last job's error, the proof job, days to compliance, days of exposure and policy_id.
+    Directory-free: it says nothing of departments, countries or who is still employed, so
+    the stored projection holds these rows as they are and reports join the rest when they
+    run. `employee_ids` restricts it to a few employees (a projection catching up).
+
+    Columns: employee_id, policy_id, status, verified_at, first_verified_at, campaign_id,
+    requested_at, exemption columns, the last job and its error, the proof job and drift time.
     """
-    policy_id = loaded.policy.id
-    as_of = scope.as_of
     exemption_visible = _EXEMPTIONS.c.decided_at <= as_of if as_of is not None else true()
     exempted_in_campaign = exists().where(
         _EXEMPTIONS.c.campaign_id == consents.c.campaign_id,
         _EXEMPTIONS.c.employee_id == consents.c.employee_id,
         _EXEMPTIONS.c.policy_id == policy_id,
     )
-    candidates = union_all(
-        select(consents.c.employee_id, consents.c.campaign_id).where(
-            consents.c.campaign_id.in_(campaign_ids), ~exempted_in_campaign
-        ),
-        select(_EXEMPTIONS.c.employee_id, _EXEMPTIONS.c.campaign_id).where(
-            _EXEMPTIONS.c.policy_id == policy_id, exemption_visible
-        ),
-    ).subquery()
+    from_consents = select(consents.c.employee_id, consents.c.campaign_id).where(
+        consents.c.campaign_id.in_(campaign_ids), ~exempted_in_campaign
+    )
+    from_exemptions = select(_EXEMPTIONS.c.employee_id, _EXEMPTIONS.c.campaign_id).where(
+        _EXEMPTIONS.c.policy_id == policy_id, exemption_visible
+    )
+    if employee_ids is not None:
+        from_consents = from_consents.where(consents.c.employee_id.in_(employee_ids))
+        from_exemptions = from_exemptions.where(_EXEMPTIONS.c.employee_id.in_(employee_ids))
+    candidates = union_all(from_consents, from_exemptions).subquery()
     governing = (
         select(candidates.c.employee_id, func.max(candidates.c.campaign_id).label("campaign_id"))
         .group_by(candidates.c.employee_id)
         .subquery()
     )
-    jobs = _job_facts(policy_id, as_of)
+    jobs = _job_facts(policy_id, as_of, employee_ids)
     verified = and_(jobs.c.state == JobState.SUCCEEDED.value, jobs.c.outcome.in_(VERIFIED_OUTCOMES))
     summary = (
         select(
@@ -367,68 +383,128 @@ def status_query(
         ),
         else_=Status.FAILED.value,
     )
-    compliant_at = case((status == Status.COMPLIANT.value, summary.c.proof_at))
-    # Time to compliance and exposure end at the first verified opt-out; re-checks only renew it.
-    first_compliant_at = case((status == Status.COMPLIANT.value, summary.c.first_proof_at))
-    starts = {
-        country: start
-        for country in countries
-        if (start := exposure_start(loaded.policy, country=country)) is not None
-    }
-    exposure = (
-        scope.days_between(
-            first_compliant_at,
-            case(
-                {c: literal(_midnight(day), UTCDateTime) for c, day in starts.items()},
-                value=EMPLOYEES.c.country,
+    return select(
+        governing.c.employee_id,
+        literal(policy_id, String).label("policy_id"),
+        status.label("status"),
+        case((status == Status.COMPLIANT.value, summary.c.proof_at)).label("verified_at"),
+        # Time to compliance and exposure end at the first verified opt-out; re-checks only
+        # renew it.
+        case((status == Status.COMPLIANT.value, summary.c.first_proof_at)).label(
+            "first_verified_at"
+        ),
+        governing.c.campaign_id,
+        consent.c.requested_at,
+        exemption.c.rule.label("exemption_rule"),
+        exemption.c.source.label("exemption_source"),
+        exemption.c.reason.label("exemption_reason"),
+        last_job.c.id.label("last_job_id"),
+        last_job.c.outcome.label("last_outcome"),
+        last_job.c.last_error,
+        summary.c.proof_job_id,
+        summary.c.drift_at,
+    ).select_from(
+        governing.outerjoin(
+            exemption,
+            and_(
+                exemption.c.employee_id == governing.c.employee_id,
+                exemption.c.campaign_id == governing.c.campaign_id,
+                exemption.c.policy_id == policy_id,
             ),
         )
-        if starts
-        else cast(null(), Float)
+        .outerjoin(
+            consent,
+            and_(
+                consent.c.employee_id == governing.c.employee_id,
+                consent.c.campaign_id == governing.c.campaign_id,
+            ),
+        )
+        .outerjoin(summary, summary.c.consent_id == consent.c.id)
+        .outerjoin(last_job, last_job.c.id == summary.c.last_job_id)
     )
+
+
+def exposure_starts(
+    policies: PolicySet, countries: list[str]
+) -> dict[str, dict[datetime, list[str]]]:
+    """Per policy, the moments its exposure starts and the countries each applies to.
+
+    Exposure depends on the policy file and the employee's country, both of which change
+    without an audit event of a consent or job, so reports compute it when they run.
+    """
+    starts: dict[str, dict[datetime, list[str]]] = {}
+    for loaded in policies:
+        for country in countries:
+            day = exposure_start(loaded.policy, country=country)
+            if day is not None:
+                starts.setdefault(loaded.policy.id, {}).setdefault(_midnight(day), []).append(
+                    country
+                )
+    return starts
+
+
+def exposure_days(
+    facts: FromClause, *, scope: Scope, starts: dict[str, dict[datetime, list[str]]]
+) -> ColumnElement[float]:
+    """Days of exposure: from the platform's default-on day in the employee's country (facts
+    joined to EMPLOYEES) to the first verified opt-out."""
+    if not starts:
+        return cast(null(), Float)
+    whens = [
+        (and_(facts.c.policy_id == policy_id, EMPLOYEES.c.country.in_(countries)), moment)
+        for policy_id, moments in starts.items()
+        for moment, countries in moments.items()
+    ]
+    if scope.dialect == "postgresql":
+        start = case(*((when, literal(moment, UTCDateTime)) for when, moment in whens))
+        return scope.days_between(facts.c.first_verified_at, start)
+    # SQLite: the start as a Julian day number, so that no row parses a date literal.
+    julian = case(*((when, literal(_julian_day(moment), Float)) for when, moment in whens))
+    return cast(func.julianday(facts.c.first_verified_at) - julian, Float)
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+
+
+def _julian_day(moment: datetime) -> float:
+    return (moment - _UNIX_EPOCH).total_seconds() / 86400 + _UNIX_EPOCH_JULIAN_DAY
+
+
+def with_directory(facts: FromClause, scope: Scope) -> FromClause:
+    """Status facts joined to their employees (and departments, for a department's scope)."""
+    joined = facts.join(EMPLOYEES, EMPLOYEES.c.id == facts.c.employee_id)
+    if scope.department is None:
+        return joined
+    return joined.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+
+
+def status_query(
+    policy_id: str,
+    *,
+    scope: Scope,
+    campaign_ids: list[int],
+    consents: FromClause,
+    starts: dict[str, dict[datetime, list[str]]],
+) -> Select[Any]:
+    """One row per employee in scope whom a campaign covered for this policy, with the status,
+    derived from the consents, jobs and exemptions (or their history) when it runs.
+
+    Columns: those of `status_facts`, then department_id, days_to_compliance, exposure_days.
+    """
+    facts = status_facts(
+        policy_id, as_of=scope.as_of, campaign_ids=campaign_ids, consents=consents
+    ).subquery(f"facts_{_slug(policy_id)}")
     return (
         select(
-            governing.c.employee_id,
+            facts,
             EMPLOYEES.c.department_id,
-            status.label("status"),
-            compliant_at.label("verified_at"),
-            governing.c.campaign_id,
-            consent.c.requested_at,
-            exemption.c.rule.label("exemption_rule"),
-            exemption.c.source.label("exemption_source"),
-            exemption.c.reason.label("exemption_reason"),
-            last_job.c.id.label("last_job_id"),
-            last_job.c.outcome.label("last_outcome"),
-            last_job.c.last_error,
-            summary.c.proof_job_id,
-            summary.c.drift_at,
-            scope.days_between(first_compliant_at, consent.c.requested_at).label(
+            scope.days_between(facts.c.first_verified_at, facts.c.requested_at).label(
                 "days_to_compliance"
             ),
-            exposure.label("exposure_days"),
-            literal(policy_id, String).label("policy_id"),
+            exposure_days(facts, scope=scope, starts=starts).label("exposure_days"),
         )
-        .select_from(
-            governing.join(EMPLOYEES, EMPLOYEES.c.id == governing.c.employee_id)
-            .join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
-            .outerjoin(
-                exemption,
-                and_(
-                    exemption.c.employee_id == governing.c.employee_id,
-                    exemption.c.campaign_id == governing.c.campaign_id,
-                    exemption.c.policy_id == policy_id,
-                ),
-            )
-            .outerjoin(
-                consent,
-                and_(
-                    consent.c.employee_id == governing.c.employee_id,
-                    consent.c.campaign_id == governing.c.campaign_id,
-                ),
-            )
-            .outerjoin(summary, summary.c.consent_id == consent.c.id)
-            .outerjoin(last_job, last_job.c.id == summary.c.last_job_id)
-        )
+        .select_from(with_directory(facts, scope))
         .where(scope.employees_in_scope())
     )
 
@@ -451,15 +527,15 @@ def policy_statuses(
     campaign), so it gets no query rather than one that scans every consent to find nothing.
     """
     covered = campaigns_by_policy(session, as_of=scope.as_of)
-    consents = _consent_facts(scope.as_of)
-    countries = countries_in_directory(session)
+    consents = consent_facts(scope.as_of)
+    starts = exposure_starts(policies, countries_in_directory(session))
     return {
         loaded.policy.id: status_query(
-            loaded,
+            loaded.policy.id,
             scope=scope,
             campaign_ids=covered[loaded.policy.id],
             consents=consents,
-            countries=countries,
+            starts=starts,
         )
         for loaded in policies
         if loaded.policy.id in covered

@@ -48,6 +48,7 @@ from orchestrator.jobs.queue import (
     finish_job,
     queue_repair,
     queue_verifications,
+    retry_job,
 )
 from orchestrator.notifications.models import OutboxMessage
 from orchestrator.policies import load_policies
@@ -208,6 +209,11 @@ def _jobs(session: Session, purpose: JobPurpose) -> list[tuple[Job, str]]:
 
 @pytest.fixture
 def fleet(engine: Engine, tmp_path: Path) -> Fleet:
+    return build_fleet(engine, tmp_path)
+
+
+def build_fleet(engine: Engine, tmp_path: Path) -> Fleet:
+    """Steer every employee in PEOPLE to their planned statuses, through the real services."""
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", policies_dir=POLICIES.directory)  # type: ignore[call-arg]
     root = settings.resolved_evidence_dir
     evidence: dict[int, bytes] = {}
@@ -381,6 +387,21 @@ def test_as_of_reports_follow_the_history(fleet: Fleet) -> None:
         row.policy_id: Counter({k: v for k, v in row.counts.items() if v})
         for row in report(fleet.engine).totals
     }
+
+
+def test_a_retried_job_waits_again_now_and_as_of_after_the_retry(fleet: Fleet) -> None:
+    waiting = sum(plan[GENAI] is Status.QUEUED_OR_RUNNING for _, _, plan in PEOPLE.values())
+    with session_scope(fleet.engine) as session:
+        failed = session.exec(
+            select(Job.id)
+            .join(Employee, col(Employee.id) == col(Job.employee_id))
+            .where(Employee.email == "f1@x.com", Job.policy_id == GENAI)
+        ).one()
+        retry_job(session, job_id=failed, actor="cli:admin", now=NOW)  # type: ignore[arg-type]
+    for as_of in (None, NOW + timedelta(hours=1)):
+        totals = {row.policy_id: row.counts for row in report(fleet.engine, as_of=as_of).totals}
+        assert totals[GENAI][Status.FAILED.value] == 0  # f1 was the one failed on the toggle
+        assert totals[GENAI][Status.QUEUED_OR_RUNNING.value] == waiting + 1
 
 
 def test_one_employees_statuses_with_proof(fleet: Fleet) -> None:

@@ -1,0 +1,262 @@
+"""The stored status projection: kept exact from the audit log, read by "now" reports.
+
+Every change of a consent, a job, an exemption or a campaign writes an audit event in the
+same transaction, and event numbers are handed out one writer at a time (see `audit.service`),
+so the log is a change feed: once event N is visible, every change up to N is committed.
+`refresh_projection` takes in the events after its watermark, finds the employees they
+concern, derives those employees' statuses again with the same SQL as a direct report
+(`statuses.status_facts`), replaces their rows and moves the watermark, all in one
+transaction, one refresh at a time. Reports refresh first, so they are exact when they run;
+the worker refreshes on every scheduler pass so that reports rarely have much to take in.
+
+Nothing the directory or the policy files decide is stored (department, active flag,
+country, exposure dates): reports join those when they run, so moving someone to another
+department needs no refresh. Neither is evidence: a purge shows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, Select, cast, delete, func, select, text, union, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.audit.service import chain_head
+from orchestrator.campaigns.models import Exemption
+from orchestrator.consent.models import Consent
+from orchestrator.jobs.models import Job
+from orchestrator.policies import PolicySet
+from orchestrator.reports.models import ProjectedStatus, ProjectionWatermark
+from orchestrator.reports.statuses import (
+    EMPLOYEES,
+    Scope,
+    StatusRows,
+    all_statuses,
+    campaigns_by_policy,
+    consent_facts,
+    countries_in_directory,
+    exposure_days,
+    exposure_starts,
+    status_facts,
+    with_directory,
+)
+
+PROJECTED = ProjectedStatus.__table__  # type: ignore[attr-defined]
+_WATERMARK = ProjectionWatermark.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_CONSENTS = Consent.__table__  # type: ignore[attr-defined]
+_JOBS = Job.__table__  # type: ignore[attr-defined]
+_EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
+
+_POSTGRES_PROJECTION_LOCK = 0x0A0D18  # advisory lock key serialising refreshes on PostgreSQL
+_CHUNK = 1000  # employees recomputed per statement (bound parameters stay well under limits)
+# Past this share of the directory (and more than one chunk), deriving everyone in one
+# statement is cheaper than deriving the changed employees chunk by chunk.
+_REBUILD_SHARE = 0.2
+# Stored as derived; days to compliance are worked out once, when a row is stored.
+_COPIED = ("employee_id", "policy_id", "status", "first_verified_at", "proof_job_id", "last_error")
+
+# The subjects whose events may change someone's status (each is mapped to employees), and
+# those whose events change none: the directory and evidence purges (joined when a report
+# runs), sign-ins, mail and policy health. An event about any other subject makes the
+# refresh derive everyone again, to be safe.
+_AFFECTED = ("consent", "job", "exemption", "campaign")
+_UNRELATED = frozenset(
+    {
+        "admin",
+        "api_token",
+        "department",
+        "directory",
+        "employee",
+        "evidence_store",
+        "mail",
+        "policy",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a refresh did: up to which event, how many events and employees it took in."""
+
+    watermark: int
+    events: int
+    employees: int
+    rebuilt: bool
+
+
+def refresh_projection(session: Session) -> Refresh:
+    """Bring the stored statuses up to the newest audit event, in the caller's transaction."""
+    head = _head(session)
+    mark = _watermark(session)
+    if mark is not None and mark >= head:
+        return Refresh(watermark=mark, events=0, employees=0, rebuilt=False)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_PROJECTION_LOCK}
+        )
+        # Another refresh may have taken the same events in while this one waited.
+        mark = _watermark(session)
+    # Read before deriving: whatever commits meanwhile has a later number and is taken in
+    # by the next refresh (deriving it twice is harmless).
+    head = _head(session)
+    if mark is not None and mark >= head:
+        return Refresh(watermark=mark, events=0, employees=0, rebuilt=False)
+    # The first refresh (no watermark yet) derives everyone.
+    events = 0 if mark is None else _event_count(session, mark, head)
+    employees = None if mark is None else _affected_employees(session, mark, head)
+    everyone = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
+    if employees is None or len(employees) > max(_CHUNK, _REBUILD_SHARE * everyone):
+        session.execute(delete(PROJECTED))
+        _insert_derived(session, employee_ids=None)
+        recomputed, rebuilt = everyone, True
+    else:
+        for start in range(0, len(employees), _CHUNK):
+            chunk = employees[start : start + _CHUNK]
+            session.execute(delete(PROJECTED).where(PROJECTED.c.employee_id.in_(chunk)))
+            _insert_derived(session, employee_ids=chunk)
+        recomputed, rebuilt = len(employees), False
+    _store_watermark(session, head)
+    session.flush()
+    return Refresh(watermark=head, events=events, employees=recomputed, rebuilt=rebuilt)
+
+
+def refresh_in_own_transaction(session: Session) -> Refresh:
+    """Refresh in a transaction of its own, committed at once, on the caller's database.
+
+    A report does this rather than refresh in its own transaction: the projection is upkeep,
+    not the report's business, and on PostgreSQL the refresh lock would otherwise be held
+    while a bundle copies its evidence, stalling every other refresh. Call it before the
+    caller's transaction writes anything (on SQLite it would wait for that writer).
+    """
+    with Session(session.get_bind()) as own:
+        done = refresh_projection(own)
+        own.commit()
+    return done
+
+
+def _head(session: Session) -> int:
+    head = chain_head(session)
+    return 0 if head is None else head.seq
+
+
+def _watermark(session: Session) -> int | None:
+    found: int | None = session.execute(select(_WATERMARK.c.seq)).scalar_one_or_none()
+    return found
+
+
+def _event_count(session: Session, mark: int, head: int) -> int:
+    count: int = session.execute(
+        select(func.count()).where(_AUDIT.c.seq > mark, _AUDIT.c.seq <= head)
+    ).scalar_one()
+    return count
+
+
+def _subject_ids(subject_type: str, mark: int, head: int) -> Select[Any]:
+    """The ids of the given subjects that events after the watermark are about."""
+    return select(cast(_AUDIT.c.subject_id, Integer)).where(
+        _AUDIT.c.seq > mark, _AUDIT.c.seq <= head, _AUDIT.c.subject_type == subject_type
+    )
+
+
+def _affected_employees(session: Session, mark: int, head: int) -> list[int] | None:
+    """The employees whose status events after the watermark may have changed; None when an
+    event about an unknown subject leaves only deriving everyone again."""
+    subjects = session.execute(
+        select(_AUDIT.c.subject_type).where(_AUDIT.c.seq > mark, _AUDIT.c.seq <= head).distinct()
+    ).scalars()
+    if set(subjects) - _UNRELATED - set(_AFFECTED):
+        return None
+    campaigns = _subject_ids("campaign", mark, head)
+    # A campaign's own events (launched, paused, resumed, cancelled, completed) may change
+    # jobs in bulk under one event, so they concern everyone the campaign asked.
+    affected = union(
+        select(_CONSENTS.c.employee_id).where(
+            _CONSENTS.c.id.in_(_subject_ids("consent", mark, head))
+        ),
+        select(_JOBS.c.employee_id).where(_JOBS.c.id.in_(_subject_ids("job", mark, head))),
+        select(_EXEMPTIONS.c.employee_id).where(
+            _EXEMPTIONS.c.id.in_(_subject_ids("exemption", mark, head))
+        ),
+        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.campaign_id.in_(campaigns)),
+        select(_EXEMPTIONS.c.employee_id).where(_EXEMPTIONS.c.campaign_id.in_(campaigns)),
+    )
+    return sorted(session.execute(affected).scalars())
+
+
+def _insert_derived(session: Session, *, employee_ids: Sequence[int] | None) -> None:
+    """Derive the statuses of these employees (or everyone) and insert them, in one statement."""
+    covered = campaigns_by_policy(session, as_of=None)
+    if not covered:
+        return
+    consents = consent_facts(None)
+    derived = union_all(
+        *(
+            status_facts(
+                policy_id,
+                as_of=None,
+                campaign_ids=campaign_ids,
+                consents=consents,
+                employee_ids=employee_ids,
+            )
+            for policy_id, campaign_ids in sorted(covered.items())
+        )
+    ).subquery("derived")
+    scope = Scope(department=None, as_of=None, dialect=session.get_bind().dialect.name)
+    days = scope.days_between(derived.c.first_verified_at, derived.c.requested_at)
+    session.execute(
+        PROJECTED.insert().from_select(
+            [*_COPIED, "days_to_compliance"],
+            select(*(derived.c[name] for name in _COPIED), days),
+        )
+    )
+
+
+def _store_watermark(session: Session, seq: int) -> None:
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(_WATERMARK).values(id=1, seq=seq)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["id"], set_={"seq": statement.excluded.seq})
+    )
+
+
+def projected_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+    """The stored status rows of the policies campaigns asked about, in the report's scope.
+
+    The same columns as `statuses.all_statuses`, as exact as the last refresh. None when no
+    campaign asked about any of the policies.
+    """
+    covered = campaigns_by_policy(session, as_of=None)
+    asked = tuple(loaded.policy.id for loaded in policies if loaded.policy.id in covered)
+    if not asked:
+        return None
+    starts = exposure_starts(policies, countries_in_directory(session))
+    p = PROJECTED
+    rows = (
+        select(
+            p.c.employee_id,
+            p.c.policy_id,
+            p.c.status,
+            p.c.last_error,
+            p.c.proof_job_id,
+            EMPLOYEES.c.department_id,
+            p.c.days_to_compliance,
+            exposure_days(p, scope=scope, starts=starts).label("exposure_days"),
+        )
+        .select_from(with_directory(p, scope))
+        .where(p.c.policy_id.in_(asked), scope.employees_in_scope())
+        .subquery("statuses")
+    )
+    return StatusRows(asked, rows)
+
+
+def report_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+    """A report's status rows: stored ones for now (refreshed by the caller), history otherwise."""
+    if scope.as_of is None:
+        return projected_statuses(session, policies=policies, scope=scope)
+    return all_statuses(session, policies=policies, scope=scope)
