@@ -2,8 +2,11 @@
 
 Three short transactions around the slow part: claim (and requeue what dead workers left),
 read what the tasks need, then — with no transaction open while browsers work — one run of
-`playbooks/optout.yml` over the employees' fleet hosts, a heartbeat keeping the leases alive,
-and finally one transaction per job recording its outcome, evidence and audit events.
+`playbooks/optout.yml` over the employees' fleet hosts, a heartbeat keeping the leases alive
+until the batch is recorded, and finally one transaction per job recording its outcome,
+evidence and audit events. The steps are separate (`claim_batch`, then the `BatchRun`'s
+`start`, `wait` and `record`) so that the worker can record one batch while the next one runs;
+`run_cycle` does them one after the other.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import shutil
 import tarfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,8 +55,10 @@ from orchestrator.notifications.webhook import post_event
 from orchestrator.policies import PolicySet
 from orchestrator.runner.ansible import (
     FleetHost,
+    PlaybookRun,
+    RunResult,
     new_private_data_dir,
-    run_playbook,
+    start_playbook,
     still_running,
 )
 
@@ -105,23 +110,61 @@ def result_of(outcome: Outcome) -> JobResult:
 
 
 def pace_offsets(
-    tasks: Sequence[EngineTask], *, per_minute: float, rng: random.Random | None = None
+    tasks: Sequence[EngineTask],
+    *,
+    per_minute: float,
+    rng: random.Random | None = None,
+    first: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """When each task may start, in seconds after the run starts: per platform, across every
     host of the run, one task per 60/`per_minute` seconds, each gap jittered by ±25% so the
-    fleet never knocks at a regular beat. `per_minute` 0 means no pacing."""
+    fleet never knocks at a regular beat; a platform's first task no earlier than its `first`
+    offset (what the previous run left of its gap). `per_minute` 0 means no pacing."""
     if per_minute <= 0:
         return {}
     chance = rng or random.Random()  # noqa: S311 - jitter, not secrecy
     gap = 60.0 / per_minute
     offsets: dict[str, float] = {}
-    next_start: dict[str, float] = {}
+    next_start = dict(first or {})
     for task in tasks:
         platform = task.policy.policy.platform
-        start = next_start.get(platform, 0.0)
+        start = max(next_start.get(platform, 0.0), 0.0)
         offsets[task.task_id] = start
         next_start[platform] = start + gap * chance.uniform(0.75, 1.25)
     return offsets
+
+
+@dataclass
+class PaceCarry:
+    """Pacing across one worker's runs: when each platform may next start a task.
+
+    A run's hosts pace the tasks within it; without this, the next run's first task could
+    follow the previous run's last one closer than the pace allows (runs follow each other
+    quickly once the worker records one batch while the next one runs).
+    """
+
+    per_minute: float
+    not_before: dict[str, datetime] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def first_offsets(self, *, now: datetime) -> dict[str, float]:
+        """Per platform, the earliest start of its first task, in seconds after `now`."""
+        return {
+            platform: (at - now).total_seconds()
+            for platform, at in self.not_before.items()
+            if at > now
+        }
+
+    def ran(self, platforms: Collection[str], *, ended: datetime) -> None:
+        """A run that started tasks of `platforms` ended at `ended`: each of its tasks
+        started before then, so the next may start one (jittered) gap after it."""
+        if self.per_minute <= 0:
+            return
+        gap = 60.0 / self.per_minute
+        for platform in platforms:
+            self.not_before[platform] = ended + timedelta(
+                seconds=gap * self.rng.uniform(0.75, 1.25)
+            )
 
 
 def _batch_limit(worker: WorkerConfig, settings: Settings) -> int:
@@ -213,7 +256,7 @@ def _prepare(
 
 
 class _Heartbeat:
-    """Renews the worker's leases while a run is in progress (a thread with its own session)."""
+    """Renews the worker's leases on a batch until it is recorded (a thread, its own session)."""
 
     def __init__(
         self,
@@ -239,13 +282,13 @@ class _Heartbeat:
                     lease=self._worker.lease,
                 )
 
-    def __enter__(self) -> _Heartbeat:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def _read_archive(path: Path, into: Path) -> dict[str, Outcome]:
@@ -326,15 +369,174 @@ def _adopt_orphaned_results(
     return waiting
 
 
-def run_cycle(
+class BatchRun:
+    """One claimed batch on its way: `start` its run, `wait` for it, `record` every job.
+
+    From `start` until `record` (or `abandon`) a heartbeat renews the lease on every claimed
+    job, so a batch waiting to be recorded while the next one runs keeps its jobs; a worker
+    killed at any point leaves leases that expire, and the next worker adopts or requeues.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        claims: list[JobClaim],
+        tasks: dict[int, tuple[FleetHost, EngineTask]],
+        decided: dict[int, JobResult],
+        run_id: int,
+        private_data_dir: Path,
+        worker: WorkerConfig,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.claims, self.tasks, self.decided = claims, tasks, decided
+        self.run_id, self.private_data_dir = run_id, private_data_dir
+        self._engine, self._worker, self._clock = engine, worker, clock
+        self._heartbeat = _Heartbeat(
+            engine, worker=worker, job_ids=[claim.job_id for claim in claims], clock=clock
+        )
+        self._playbook: PlaybookRun | None = None
+        self.run_result: RunResult | None = None
+        self._outcomes: dict[str, Outcome] = {}
+        self._sources: dict[str, Path] = {}
+
+    def start(self, *, settings: Settings, pacing: PaceCarry | None = None) -> None:
+        """Start the run over the batch's hosts (nothing to start if every result is decided)."""
+        self._heartbeat.start()
+        by_host: dict[FleetHost, list[EngineTask]] = {}
+        for host, task in self.tasks.values():
+            by_host.setdefault(host, []).append(task)
+        if not by_host:
+            return
+        key = new_batch_key()
+        now = self._clock()
+        not_after = now + self._worker.lease - self._worker.task_allowance
+        start_after = pace_offsets(
+            [task for _, task in self.tasks.values()],
+            per_minute=settings.pace_per_minute,
+            first=pacing.first_offsets(now=now) if pacing else None,
+        )
+        batches = {
+            host: encode_batch(host_tasks, key=key, not_after=not_after, start_after=start_after)
+            for host, host_tasks in by_host.items()
+        }
+        self._playbook = start_playbook(
+            batches=batches,
+            key=key,
+            playbooks_dir=settings.playbooks_dir,
+            private_data_dir=self.private_data_dir,
+            forks=self._worker.forks,
+            timeout_seconds=self._worker.run_timeout_seconds,
+        )
+
+    def wait(self, *, pacing: PaceCarry | None = None) -> None:
+        """Wait for what the hosts send back and unpack it; the play may still be cleaning
+        up on the hosts (`record` waits for its end), but no browser of this run still works."""
+        if self._playbook is None:
+            return
+        if self._playbook.wait_for_archives():
+            self.run_result = self._playbook.wait()
+        if pacing is not None:
+            pacing.ran(
+                {task.policy.policy.platform for _, task in self.tasks.values()},
+                ended=self._clock(),
+            )
+        self._outcomes, self._sources = _unpack_run(self.private_data_dir)
+
+    def _result(self, claim: JobClaim) -> JobResult:
+        """The job's result as the run left it, before its evidence is checked."""
+        decided = self.decided.get(claim.job_id)
+        if decided is not None:
+            return decided
+        host, _ = self.tasks[claim.job_id]
+        outcome = self._outcomes.get(_task_id(claim))
+        if outcome is not None:
+            return result_of(outcome)
+        reasons = self.run_result.hosts if self.run_result else {}
+        reason = reasons[host.name].error if host.name in reasons else None
+        return JobResult(
+            "failed", f"fleet host {host.name}: {reason or 'no outcome came back'}", transient=True
+        )
+
+    @property
+    def may_pause_a_policy(self) -> bool:
+        """Whether recording may pause a policy: some job failed in a way no retry fixes.
+
+        The next batch must then be claimed only after this one is recorded, so that a
+        paused policy takes no more jobs, as if batches ran strictly one after another.
+        """
+        return any(
+            not (result.succeeded or result.needs_employee or result.transient)
+            for result in map(self._result, self.claims)
+        )
+
+    def record(self, *, settings: Settings, policies: PolicySet) -> CycleReport:
+        """Record every job's outcome and evidence (a transaction each), then the run's end."""
+        engine, worker, clock = self._engine, self._worker, self._clock
+        if self._playbook is not None and self.run_result is None:
+            self.run_result = self._playbook.wait()  # the play's clean-up on the hosts
+        config = ConsentConfig.from_settings(settings, policies=policies)
+        states: Counter[str] = Counter()
+        failed: list[tuple[JobClaim, str]] = []
+        try:
+            for claim in self.claims:
+                with session_scope(engine) as session:
+                    ran = claim.job_id not in self.decided
+                    outcome = self._outcomes.get(_task_id(claim)) if ran else None
+                    if outcome is None:
+                        result = self._result(claim)
+                    else:
+                        source = self._sources[_task_id(claim)]
+                        result = _keep_and_translate(
+                            session, claim, outcome, source, settings, clock()
+                        )
+                    state = _finish(
+                        session,
+                        claim,
+                        result,
+                        worker=worker.name,
+                        settings=settings,
+                        config=config,
+                        now=clock(),
+                    )
+                    states[state or "lost_lease"] += 1
+                    if state == JobState.FAILED:
+                        failed.append((claim, result.message))
+                if state is not None and settings.webhook_url:
+                    _post_job_event(engine, settings, claim, result, state=state, now=clock())
+        finally:
+            self._heartbeat.stop()
+        if failed and settings.admin_email:
+            with session_scope(engine) as session:
+                _summarise_failures(
+                    session, failed, worker=worker.name, settings=settings, now=clock()
+                )
+        run_result = self.run_result
+        with session_scope(engine) as session:
+            finished = session.get(Run, self.run_id)
+            assert finished is not None
+            finished.status = run_result.status if run_result else "not_needed"
+            finished.return_code = run_result.return_code if run_result else None
+            if run_result and run_result.event_log:
+                finished.event_log_path = str(run_result.event_log)
+            finished.finished_at = clock()
+            session.add(finished)
+        return CycleReport(claimed=len(self.claims), states=states, run_id=self.run_id)
+
+    def abandon(self) -> None:
+        """Stop renewing the leases without recording: the next worker adopts or requeues."""
+        self._heartbeat.stop()
+
+
+def claim_batch(
     engine: Engine,
     *,
     settings: Settings,
     policies: PolicySet,
     worker: WorkerConfig,
     clock: Callable[[], datetime] = utcnow,
-) -> CycleReport:
-    """Claim a batch, run it through ansible-runner, and record every job's outcome."""
+) -> BatchRun | None:
+    """Adopt or requeue what dead workers left, claim a batch and prepare its tasks and run."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
         waiting = _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
@@ -347,7 +549,7 @@ def run_cycle(
             lease=worker.lease,
         )
     if not claims:
-        return CycleReport(claimed=0)
+        return None
     with session_scope(engine) as session:
         tasks, decided = _prepare(
             session, claims, settings=settings, policies=policies, now=clock()
@@ -365,86 +567,44 @@ def run_cycle(
         )
         session.add(run)
         session.flush()
+        assert run.id is not None
         run_id = run.id
         session.execute(
             update(Job)
             .where(col(Job.id).in_([claim.job_id for claim in claims]))
             .values(run_id=run_id)
         )
+    return BatchRun(
+        engine,
+        claims=claims,
+        tasks=tasks,
+        decided=decided,
+        run_id=run_id,
+        private_data_dir=private,
+        worker=worker,
+        clock=clock,
+    )
 
-    by_host: dict[FleetHost, list[EngineTask]] = {}
-    for host, task in tasks.values():
-        by_host.setdefault(host, []).append(task)
-    run_result = None
-    if by_host:
-        key = new_batch_key()
-        not_after = clock() + worker.lease - worker.task_allowance
-        start_after = pace_offsets(
-            [task for _, task in tasks.values()], per_minute=settings.pace_per_minute
-        )
-        batches = {
-            host: encode_batch(host_tasks, key=key, not_after=not_after, start_after=start_after)
-            for host, host_tasks in by_host.items()
-        }
-        with _Heartbeat(engine, worker=worker, job_ids=list(tasks), clock=clock):
-            run_result = run_playbook(
-                batches=batches,
-                key=key,
-                playbooks_dir=settings.playbooks_dir,
-                private_data_dir=private,
-                forks=worker.forks,
-                timeout_seconds=worker.run_timeout_seconds,
-            )
-    outcomes, sources = _unpack_run(private) if run_result else ({}, {})
-    host_errors = {
-        name: host.error or "no outcome came back"
-        for name, host in (run_result.hosts.items() if run_result else ())
-    }
 
-    states: Counter[str] = Counter()
-    failed: list[tuple[JobClaim, str]] = []
-    for claim in claims:
-        with session_scope(engine) as session:
-            result = decided.get(claim.job_id)
-            if result is None:
-                host, _ = tasks[claim.job_id]
-                outcome = outcomes.get(_task_id(claim))
-                if outcome is None:
-                    reason = host_errors.get(host.name, "no outcome came back")
-                    result = JobResult(
-                        "failed", f"fleet host {host.name}: {reason}", transient=True
-                    )
-                else:
-                    result = _keep_and_translate(
-                        session, claim, outcome, sources[_task_id(claim)], settings, clock()
-                    )
-            state = _finish(
-                session,
-                claim,
-                result,
-                worker=worker.name,
-                settings=settings,
-                config=config,
-                now=clock(),
-            )
-            states[state or "lost_lease"] += 1
-            if state == JobState.FAILED:
-                failed.append((claim, result.message))
-        if state is not None and settings.webhook_url:
-            _post_job_event(engine, settings, claim, result, state=state, now=clock())
-    if failed and settings.admin_email:
-        with session_scope(engine) as session:
-            _summarise_failures(session, failed, worker=worker.name, settings=settings, now=clock())
-    with session_scope(engine) as session:
-        finished = session.get(Run, run_id)
-        assert finished is not None
-        finished.status = run_result.status if run_result else "not_needed"
-        finished.return_code = run_result.return_code if run_result else None
-        if run_result and run_result.event_log:
-            finished.event_log_path = str(run_result.event_log)
-        finished.finished_at = clock()
-        session.add(finished)
-    return CycleReport(claimed=len(claims), states=states, run_id=run_id)
+def run_cycle(
+    engine: Engine,
+    *,
+    settings: Settings,
+    policies: PolicySet,
+    worker: WorkerConfig,
+    clock: Callable[[], datetime] = utcnow,
+) -> CycleReport:
+    """Claim a batch, run it through ansible-runner, and record every job's outcome."""
+    batch = claim_batch(engine, settings=settings, policies=policies, worker=worker, clock=clock)
+    if batch is None:
+        return CycleReport(claimed=0)
+    try:
+        batch.start(settings=settings)
+        batch.wait()
+    except BaseException:
+        batch.abandon()
+        raise
+    return batch.record(settings=settings, policies=policies)
 
 
 def _finish(

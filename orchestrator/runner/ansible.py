@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ PLAYBOOK = "optout.yml"
 RUN_SPEC = "run-spec.json"
 RUN_OUTCOME = "run-outcome.json"
 RUN_PROCESS = "run-process.json"
+FETCHED = "fetched"  # one empty file per host whose result archive has arrived
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,31 @@ def new_private_data_dir(root: Path) -> Path:
     return root / f"run-{uuid.uuid4().hex}"
 
 
-def run_playbook(
+@dataclass
+class PlaybookRun:
+    """A run going on in its own process; `wait()` for its result."""
+
+    private_data_dir: Path
+    hosts: list[str]
+    process: subprocess.Popen[bytes]
+
+    def wait(self) -> RunResult:
+        """Wait for the run to end and read its result from its files."""
+        self.process.wait()
+        return read_run(self.private_data_dir, hosts=self.hosts)
+
+    def wait_for_archives(self, *, poll_seconds: float = 0.1) -> bool:
+        """Wait until every host's archive has arrived (the play may still be cleaning up on
+        the hosts) or the run has ended; whether it has ended."""
+        fetched = self.private_data_dir / FETCHED
+        while self.process.poll() is None:
+            if all((fetched / host).exists() for host in self.hosts):
+                return False
+            time.sleep(poll_seconds)
+        return True
+
+
+def start_playbook(
     *,
     batches: dict[FleetHost, bytes],
     key: bytes,
@@ -82,8 +108,8 @@ def run_playbook(
     private_data_dir: Path,
     forks: int = 5,
     timeout_seconds: int | None = None,
-) -> RunResult:
-    """Run the opt-out play on every host with its encrypted batch; collect the archives.
+) -> PlaybookRun:
+    """Start the opt-out play on every host with its encrypted batch, without waiting for it.
 
     Args:
         batches: each host's encrypted batch.
@@ -94,7 +120,8 @@ def run_playbook(
         timeout_seconds: stop the whole run after this long (hosts then count as failed).
 
     Returns:
-        The run's status, each host's archive or error, and the event log's path.
+        The run in progress; its `wait()` gives the status, each host's archive or error,
+        and the event log's path.
     """
     private = private_data_dir
     (private / "project").mkdir(parents=True)
@@ -123,11 +150,30 @@ def run_playbook(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        assert process.stdin is not None
-        process.stdin.write(key)  # the key only ever travels through this pipe
-        process.stdin.close()
-        process.wait()
-    return read_run(private, hosts=[host.name for host in batches])
+    assert process.stdin is not None
+    process.stdin.write(key)  # the key only ever travels through this pipe
+    process.stdin.close()
+    return PlaybookRun(private, [host.name for host in batches], process)
+
+
+def run_playbook(
+    *,
+    batches: dict[FleetHost, bytes],
+    key: bytes,
+    playbooks_dir: Path,
+    private_data_dir: Path,
+    forks: int = 5,
+    timeout_seconds: int | None = None,
+) -> RunResult:
+    """Run the opt-out play on every host and wait for it (`start_playbook`, then `wait`)."""
+    return start_playbook(
+        batches=batches,
+        key=key,
+        playbooks_dir=playbooks_dir,
+        private_data_dir=private_data_dir,
+        forks=forks,
+        timeout_seconds=timeout_seconds,
+    ).wait()
 
 
 def still_running(private_data_dir: Path) -> bool:

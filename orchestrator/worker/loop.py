@@ -15,15 +15,22 @@ from orchestrator.consent.config import ConsentConfig
 from orchestrator.core.clock import utcnow
 from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
-from orchestrator.flows.execute import CycleReport, WorkerConfig, run_cycle
+from orchestrator.flows.execute import (
+    BatchRun,
+    CycleReport,
+    PaceCarry,
+    WorkerConfig,
+    claim_batch,
+)
 from orchestrator.jobs.queue import next_due_at, pending_count, queue_verifications
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import PolicySet
+from orchestrator.reports.projection import refresh_projection
 
 
 @dataclass
 class WorkerTotals:
-    """What a worker did since it started."""
+    """What a worker did since it started: its runs (batches recorded), jobs and their states."""
 
     cycles: int = 0
     claimed: int = 0
@@ -50,6 +57,8 @@ def scheduler_pass(
         # After the re-checks are queued, so that run windows hold those too.
         run_due(session, config=config, now=now, actor=f"worker:{worker}")
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
+    with session_scope(engine) as session:  # so that reports find little left to take in
+        refresh_projection(session)
 
 
 def work(
@@ -66,28 +75,77 @@ def work(
     clock: Callable[[], datetime] = utcnow,
 ) -> WorkerTotals:
     """Run cycles until `stop` is set; with `until_empty`, also stop once nothing is due now
-    and no retry falls due within `max_wait` (jobs waiting longer are left for later)."""
+    and no retry falls due within `max_wait` (jobs waiting longer are left for later).
+
+    Cycles overlap by one step: once a run's results are back, the next batch is claimed and
+    started, and the previous one is recorded while it runs, so the fleet's browsers do not
+    wait for the database. Claims stay just in time (consent, holds and pauses are checked as
+    before); at most one run and one recording are under way at a time; a batch that may
+    pause a policy is recorded before the next claim. `on_cycle` hears of every cycle in
+    order, once it is recorded.
+    """
     stop = stop or threading.Event()
     totals = WorkerTotals()
-    while not stop.is_set():
-        scheduler_pass(
-            engine, settings=settings, policies=policies, worker=config.name, now=clock()
-        )
-        report = run_cycle(engine, settings=settings, policies=policies, worker=config, clock=clock)
+    pacing = PaceCarry(settings.pace_per_minute)
+    unrecorded: BatchRun | None = None  # ran; recorded while the next batch runs
+    running: BatchRun | None = None
+
+    def record(batch: BatchRun) -> None:
+        report = batch.record(settings=settings, policies=policies)
         totals.add(report)
+        tell(report)
+
+    def tell(report: CycleReport) -> tuple[int, datetime | None]:
         with session_scope(engine) as session:
             due, later = pending_count(session, now=clock())
             upcoming = next_due_at(session)
         if on_cycle is not None:
             on_cycle(report, due, later)
-        if report.claimed or due:
-            continue
-        wait = poll_seconds
-        if until_empty:
-            if upcoming is None or upcoming - clock() > max_wait:
-                break
-            remaining = (upcoming - clock()).total_seconds()
-            # Past due but not taken (a dead worker's run still at work): look again shortly.
-            wait = min(poll_seconds, remaining) if remaining > 0 else poll_seconds
-        stop.wait(wait)
+        return due, upcoming
+
+    try:
+        while not stop.is_set():
+            scheduler_pass(
+                engine, settings=settings, policies=policies, worker=config.name, now=clock()
+            )
+            running = claim_batch(
+                engine, settings=settings, policies=policies, worker=config, clock=clock
+            )
+            if running is not None:
+                running.start(settings=settings, pacing=pacing)
+            recorded = unrecorded is not None
+            if unrecorded is not None:
+                record(unrecorded)  # while the next batch's run starts up and works
+                unrecorded = None
+            if running is None:
+                due, upcoming = tell(CycleReport(claimed=0))
+                if due and recorded:
+                    continue  # what was just recorded may have queued work (a drift repair)
+                # Due but not claimable (a paused policy, another worker's claim in progress)
+                # is waited for like the rest, never polled in a tight loop.
+                wait = poll_seconds
+                if until_empty:
+                    if upcoming is None or upcoming - clock() > max_wait:
+                        break
+                    remaining = (upcoming - clock()).total_seconds()
+                    # Past due but not taken (a dead worker's run still at work): look again
+                    # shortly.
+                    wait = min(poll_seconds, remaining) if remaining > 0 else poll_seconds
+                stop.wait(wait)
+                continue
+            running.wait(pacing=pacing)
+            if running.may_pause_a_policy:
+                record(running)
+            else:
+                unrecorded = running
+            running = None
+        if unrecorded is not None:
+            record(unrecorded)
+            unrecorded = None
+    finally:
+        # Interrupted (Ctrl-C, a database error): leave the leases to expire; the next
+        # worker adopts what the runs finished and requeues the rest.
+        for batch in (running, unrecorded):
+            if batch is not None:
+                batch.abandon()
     return totals

@@ -1,0 +1,129 @@
+"""The worker loop records one batch while the next one runs, and never lets that overlap
+change what a strictly serial worker would have done."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.flows.execute import CycleReport, WorkerConfig
+from orchestrator.jobs.models import Job, JobState, Run
+from orchestrator.policies import load_policies
+from orchestrator.replica import Platform
+from orchestrator.worker.loop import work
+from tests import factories
+from tests.support import worker_settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.ansible]
+
+REPO = Path(__file__).resolve().parents[2]
+POLICIES = load_policies(REPO / "policies")
+TOGGLE = "linkedin-genai-training"
+
+
+def _prefix(database_url: str, name: str) -> str:
+    return f"{'pg' if database_url.startswith('postgresql') else 'lite'}-{name}"
+
+
+def test_batches_are_recorded_while_the_next_one_runs(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    emails = [f"{_prefix(database_url, 'pipe')}-{n}@example.com" for n in range(5)]
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url=replica.base_url)
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: () for email in emails},
+        policies={TOGGLE: POLICIES.get(TOGGLE).version},
+        now=datetime.now(UTC),
+    )
+    heard: list[tuple[int, int]] = []
+
+    def on_cycle(report: CycleReport, due: int, later: int) -> None:
+        heard.append((report.claimed, sum(report.states.values())))
+
+    totals = work(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        config=WorkerConfig(name="pipe-worker", batch_size=2, forks=1),
+        until_empty=True,
+        poll_seconds=0.2,
+        on_cycle=on_cycle,
+    )
+
+    # Every cycle is told once, in order, with every job of its batch recorded.
+    assert heard == [(2, 2), (2, 2), (1, 1), (0, 0)]
+    assert (totals.cycles, totals.claimed) == (3, 5)  # three runs; an idle pass is no run
+    assert totals.states == {"succeeded": 5}
+    with Session(engine) as session:
+        jobs = session.exec(select(Job)).all()
+        assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
+        claims = session.exec(
+            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
+        ).one()
+        assert claims == 5  # no job was run twice
+        assert {record.job_id for record in session.exec(select(EvidenceRecord))} == {
+            job.id for job in jobs
+        }
+        runs = session.exec(select(Run).order_by(col(Run.id))).all()
+    assert [run.job_count for run in runs] == [2, 2, 1]
+    # Each batch after the first was claimed and started before the one before it was recorded.
+    for earlier, later in pairwise(runs):
+        assert earlier.finished_at is not None and later.started_at < earlier.finished_at
+    for email in emails:
+        state = replica.client.account_state(Platform.LINKEDIN, email)
+        assert state.toggle_changes["data_for_ai_improvement"] == 1
+
+
+def test_a_batch_that_pauses_its_policy_is_recorded_before_the_next_claim(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    prefix = _prefix(database_url, "broken")
+    emails = [f"{prefix}-{n}@example.com" for n in range(4)]
+    settings = worker_settings(
+        tmp_path,
+        database_url=database_url,
+        replica_url=replica.base_url,
+        policy_pause_after_failures=2,
+    )
+    factories.consenting_employees(  # the page changed: the setting is not where it was
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: ("setting_absent",) for email in emails},
+        policies={TOGGLE: POLICIES.get(TOGGLE).version},
+        now=datetime.now(UTC),
+    )
+    stop = threading.Event()
+
+    def on_cycle(report: CycleReport, due: int, later: int) -> None:
+        if not report.claimed:
+            stop.set()  # the paused policy's jobs stay due but are not claimed
+
+    work(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        config=WorkerConfig(name="pause-worker", batch_size=2, forks=1),
+        until_empty=False,
+        poll_seconds=0.2,
+        stop=stop,
+        on_cycle=on_cycle,
+    )
+
+    # The first batch's two identical failures paused the policy before anything else was
+    # claimed: the other two employees' jobs wait for a review instead of failing too.
+    with Session(engine) as session:
+        states = sorted(job.state for job in session.exec(select(Job)).all())
+        assert states == [JobState.FAILED, JobState.FAILED, JobState.QUEUED, JobState.QUEUED]
+        assert len(session.exec(select(Run)).all()) == 1
