@@ -1,16 +1,17 @@
-"""What a fleet host runs: `python -m orchestrator.automation.host BATCH --out RESULT.tar.gz`.
+"""What a fleet host runs: `python -m orchestrator.automation.host --out RESULT.tar.gz`.
 
-It decrypts this host's batch with the key in `OPTOUT_BATCH_KEY`, runs every task in one
-browser (a fresh context per employee), and packs each task's outcome and evidence into one
-archive for the controller to fetch. Task failures are outcomes inside the archive; only a
-batch that cannot run at all (no key, altered batch, no browser) exits non-zero.
+It reads the batch key and this host's encrypted batch from its standard input (the key's line
+first), so neither lands on the host's disk, in its process list or in its environment. It
+runs every task in one browser (a fresh context per employee), and packs each task's outcome
+and evidence into one archive for the controller to fetch. Task failures are outcomes inside
+the archive; only a batch that cannot run at all (no key, altered batch, no browser) exits
+non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tarfile
 import tempfile
@@ -27,16 +28,15 @@ from orchestrator.automation.browser import launch_chromium
 from orchestrator.automation.engine import not_started, run_task, write_outcome
 from orchestrator.core.errors import OrchestratorError
 
-KEY_VARIABLE = "OPTOUT_BATCH_KEY"
 EXIT_BATCH_UNUSABLE = 3
 
 
-def run_batch_file(batch: Path, result: Path, *, key: bytes) -> Counter[str]:
-    """Run a batch file and write the result archive; returns the count of each status."""
+def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
+    """Run an encrypted batch and write the result archive; returns the count of each status."""
     statuses: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="optout-host-") as directory:
         work = Path(directory)
-        decoded = decode_batch(batch.read_bytes(), key=key, work_dir=work)
+        decoded = decode_batch(batch, key=key, work_dir=work)
         evidence = work / "evidence"
         evidence.mkdir(exist_ok=True)
         started = time.monotonic()
@@ -72,16 +72,17 @@ def run_batch_file(batch: Path, result: Path, *, key: bytes) -> Counter[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run this host's opt-out batch.")
-    parser.add_argument("batch", type=Path)
+    parser = argparse.ArgumentParser(
+        description="Run this host's opt-out batch: its key's line, then the batch, on stdin."
+    )
     parser.add_argument("--out", type=Path, required=True, help="result archive (.tar.gz)")
     args = parser.parse_args(argv)
-    key = os.environ.get(KEY_VARIABLE)
-    if not key:
-        print(f"{KEY_VARIABLE} is not set: cannot open the batch", file=sys.stderr)
+    key, _, batch = sys.stdin.buffer.read().partition(b"\n")
+    if not key.strip() or not batch.strip():
+        print("no batch key and batch on standard input: cannot open the batch", file=sys.stderr)
         return EXIT_BATCH_UNUSABLE
     try:
-        statuses = run_batch_file(args.batch, args.out, key=key.encode("ascii"))
+        statuses = run_batch(batch.strip(), args.out, key=key.strip())
     except (BatchError, OrchestratorError, OSError, PlaywrightError) as exc:
         print(f"the batch could not run: {exc}", file=sys.stderr)
         return EXIT_BATCH_UNUSABLE

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import tarfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -14,7 +17,12 @@ from orchestrator.automation.batch import encode_batch, new_batch_key
 from orchestrator.automation.outcomes import EmployeeFacts, EngineTask
 from orchestrator.policies import load_policies
 from orchestrator.replica import Behaviour, Platform
-from orchestrator.runner.ansible import FleetHost, new_private_data_dir, run_playbook
+from orchestrator.runner.ansible import (
+    FleetHost,
+    new_private_data_dir,
+    run_playbook,
+    start_playbook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -32,6 +40,32 @@ def _task(replica, tmp_path: Path, account: str, policy_id: str) -> EngineTask:
         base_url=f"{replica.base_url}/linkedin",
         on=date(2026, 11, 23),
     )
+
+
+@contextmanager
+def _processes_showing(secret: bytes) -> Iterator[set[str]]:
+    """While the block runs, every process whose command line or environment held `secret`
+    (what any local user, or anyone reading /proc as the same user, could see)."""
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            for proc in Path("/proc").iterdir():
+                for name in ("cmdline", "environ"):
+                    try:
+                        if secret in (proc / name).read_bytes():
+                            seen.add(f"{proc.name}/{name}")
+                    except OSError:
+                        pass  # gone already, or not a process directory
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _outcomes(archive: Path, into: Path) -> dict[str, dict]:
@@ -54,14 +88,16 @@ def test_one_run_opts_out_a_hosts_employees_and_leaks_no_secret(replica, tmp_pat
     key = new_batch_key()
     local = FleetHost("localhost")
     gone = FleetHost("gone.invalid", connection="ssh", address="127.0.0.1", port=1)
-    result = run_playbook(
-        batches={local: encode_batch(tasks, key=key), gone: encode_batch(tasks[:1], key=key)},
-        key=key,
-        playbooks_dir=REPO / "playbooks",
-        private_data_dir=new_private_data_dir(tmp_path / "runs"),
-        forks=2,
-    )
+    with _processes_showing(key) as exposed:
+        result = run_playbook(
+            batches={local: encode_batch(tasks, key=key), gone: encode_batch(tasks[:1], key=key)},
+            key=key,
+            playbooks_dir=REPO / "playbooks",
+            private_data_dir=new_private_data_dir(tmp_path / "runs"),
+            forks=2,
+        )
 
+    assert not exposed, f"the batch key was visible in {sorted(exposed)}"
     assert result.hosts["gone.invalid"].unreachable
     assert result.hosts["gone.invalid"].archive is None
     archive = result.hosts["localhost"].archive
@@ -126,3 +162,22 @@ def test_a_host_starts_tasks_no_earlier_than_their_pace_allows(replica, tmp_path
     outcomes = _outcomes(archive, tmp_path / "back")
     starts = [datetime.fromisoformat(outcomes[task.task_id]["started_at"]) for task in tasks]
     assert all((b - a).total_seconds() >= 1.4 for a, b in pairwise(starts))
+
+
+def test_the_outcomes_can_be_taken_before_the_play_has_cleaned_up(replica, tmp_path: Path) -> None:
+    replica.client.seed_account(Platform.LINKEDIN, "early-a")
+    tasks = [_task(replica, tmp_path, "early-a", "linkedin-genai-training")]
+    key = new_batch_key()
+    run = start_playbook(
+        batches={FleetHost("localhost"): encode_batch(tasks, key=key)},
+        key=key,
+        playbooks_dir=REPO / "playbooks",
+        private_data_dir=new_private_data_dir(tmp_path / "runs"),
+    )
+    run.wait_for_archives()
+    # Whether or not the clean-up is over, the archive that arrived is whole.
+    outcomes = _outcomes(run.private_data_dir / "results" / "localhost.tar.gz", tmp_path / "back")
+    assert outcomes["early-a-linkedin-genai-training"]["status"] == "changed"
+    result = run.wait()
+    assert result.status == "successful"
+    assert result.hosts["localhost"].archive is not None
