@@ -130,3 +130,12 @@ def test_admins_pause_and_resume_a_campaign_through_the_api_and_the_page(site, e
     assert _job_states(engine) == ["queued", "queued"]
     status = client.get(f"/api/campaigns/{campaign_id}", headers=auditor).json()
     assert status["campaign"]["state"] == "running" and status["held"] == {}
+
+    cancelled = client.post(
+        f"/api/campaigns/{campaign_id}/cancel", json={"reason": "wrong scope"}, headers=operator
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["campaign"]["state"] == "cancelled"
+    assert _job_states(engine) == ["cancelled", "cancelled"]
+    late = client.post(f"/api/campaigns/{campaign_id}/resume", headers=operator)
+    assert late.status_code == 409

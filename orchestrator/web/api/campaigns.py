@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlmodel import Session
 
 from orchestrator.campaigns.models import CampaignState
 from orchestrator.campaigns.service import (
@@ -34,7 +36,7 @@ from orchestrator.web.api.schemas import (
     Reminded,
 )
 from orchestrator.web.auth import CampaignRunner, Viewer
-from orchestrator.web.context import WebDep
+from orchestrator.web.context import WebContext, WebDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -136,26 +138,26 @@ async def pause(campaign_id: IdPath, web: WebDep, principal: CampaignRunner) -> 
     """Pause a running campaign: no reminders; waiting jobs are held (scheduled) until resumed.
     Employees can still answer."""
     now = web.clock()
-
-    def run() -> CampaignStatus:
-        with web.unit_of_work() as session:
-            pause_campaign(session, campaign_id=campaign_id, actor=principal.actor, now=now)
-            return campaign_status(session, campaign_id=campaign_id)
-
-    return status_out(await write(web, run))
+    return await _steer(
+        web,
+        campaign_id,
+        lambda session: pause_campaign(
+            session, campaign_id=campaign_id, actor=principal.actor, now=now
+        ),
+    )
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignStatusOut)
 async def resume(campaign_id: IdPath, web: WebDep, principal: CampaignRunner) -> CampaignStatusOut:
     """Resume a paused campaign: the jobs it held are queued again and reminders continue."""
     now = web.clock()
-
-    def run() -> CampaignStatus:
-        with web.unit_of_work() as session:
-            resume_campaign(session, campaign_id=campaign_id, actor=principal.actor, now=now)
-            return campaign_status(session, campaign_id=campaign_id)
-
-    return status_out(await write(web, run))
+    return await _steer(
+        web,
+        campaign_id,
+        lambda session: resume_campaign(
+            session, campaign_id=campaign_id, actor=principal.actor, now=now
+        ),
+    )
 
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignStatusOut)
@@ -165,12 +167,23 @@ async def cancel(
     """Cancel a campaign: open requests withdrawn, waiting jobs cancelled."""
     now = web.clock()
     reason = body.reason if body else None
+    return await _steer(
+        web,
+        campaign_id,
+        lambda session: cancel_campaign(
+            session, campaign_id=campaign_id, actor=principal.actor, now=now, reason=reason
+        ),
+    )
+
+
+async def _steer(
+    web: WebContext, campaign_id: int, change: Callable[[Session], object]
+) -> CampaignStatusOut:
+    """Apply a change to a campaign and answer with where it stands, in one transaction."""
 
     def run() -> CampaignStatus:
         with web.unit_of_work() as session:
-            cancel_campaign(
-                session, campaign_id=campaign_id, actor=principal.actor, now=now, reason=reason
-            )
+            change(session)
             return campaign_status(session, campaign_id=campaign_id)
 
     return status_out(await write(web, run))
