@@ -60,4 +60,4 @@ class Exemption(SQLModel, table=True):
     rule: str = Field(max_length=500)
     source: str = Field(max_length=1000)
     reason: str = Field(max_length=2000)
-    decided_at: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -46,7 +46,7 @@ class Consent(SQLModel, table=True):
     state: str = Field(default=ConsentState.PENDING, max_length=20)
     policy_versions: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     shown_text_sha256: str | None = Field(default=None, max_length=64)
-    requested_at: datetime = Field(sa_type=UTCDateTime)
+    requested_at: datetime = Field(sa_type=UTCDateTime, index=True)
     respond_by: datetime = Field(sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision_ip: str | None = Field(default=None, max_length=45)

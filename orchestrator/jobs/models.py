@@ -81,7 +81,7 @@ class Job(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
     last_error: str | None = Field(default=None, max_length=2000)
     hold: str | None = Field(default=None, max_length=20)
-    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

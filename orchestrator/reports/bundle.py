@@ -40,7 +40,7 @@ from orchestrator.reports.department import (
     ReportParameters,
     build_department_report,
 )
-from orchestrator.reports.projection import report_statuses
+from orchestrator.reports.history import report_statuses
 from orchestrator.reports.render import ReportFormat, render_report
 from orchestrator.reports.signing import (
     public_pem,

@@ -23,7 +23,8 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
-from orchestrator.reports.projection import refresh_in_own_transaction, report_statuses
+from orchestrator.reports.history import report_statuses
+from orchestrator.reports.projection import refresh_in_own_transaction
 from orchestrator.reports.statuses import DEPARTMENTS, Scope, Status, resolve_department
 
 PURGE_ACTION = "evidence.purged"

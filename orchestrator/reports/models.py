@@ -8,7 +8,7 @@ report runs), and the watermark says up to which audit event they are exact.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
@@ -42,4 +42,42 @@ class ProjectionWatermark(SQLModel, table=True):
     __table_args__ = (CheckConstraint("id = 1", name="ck_projection_watermark_single_row"),)
 
     id: int = Field(default=1, primary_key=True)
+    seq: int
+
+
+class StatusHistory(SQLModel, table=True):
+    """One employee's status on one policy at the end of each day from `valid_from` up to the
+    day before `valid_until` (None: still), so a report "as of" a day reads it in one pass."""
+
+    __tablename__ = "status_history"
+    # Clustered by (employee, policy) like the projection: an as-of report walks it in that
+    # order and groups each employee's rows as it goes.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    employee_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    )
+    policy_id: str = Field(max_length=100, primary_key=True)
+    valid_from: date = Field(primary_key=True)
+    valid_until: date | None = Field(default=None)
+    status: str = Field(max_length=30)
+    days_to_compliance: float | None = Field(default=None)
+    first_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    proof_job_id: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=2000)
+
+
+class StatusHistoryMark(SQLModel, table=True):
+    """The one row saying which days the history covers and which audit events it has seen.
+
+    Days from `first_day` through `through_day` are recorded; every event up to `seq` was
+    stamped late enough not to change them (see `history`).
+    """
+
+    __tablename__ = "status_history_mark"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_status_history_mark_single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    first_day: date
+    through_day: date
     seq: int

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, delete, func, select, text, union, union_all
+from sqlalchemy import Select, delete, func, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -30,12 +31,13 @@ from orchestrator.campaigns.models import Exemption
 from orchestrator.consent.models import Consent
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
+from orchestrator.reports.changes import events_between_seqs, touched_employees
 from orchestrator.reports.models import ProjectedStatus, ProjectionWatermark
 from orchestrator.reports.statuses import (
     EMPLOYEES,
+    EmployeeIds,
     Scope,
     StatusRows,
-    all_statuses,
     campaigns_by_policy,
     consent_facts,
     countries_in_directory,
@@ -59,24 +61,7 @@ _CHUNK = 1000  # employees recomputed per statement (bound parameters stay well 
 _REBUILD_SHARE = 0.2
 # Stored as derived; days to compliance are worked out once, when a row is stored.
 _COPIED = ("employee_id", "policy_id", "status", "first_verified_at", "proof_job_id", "last_error")
-
-# The subjects whose events may change someone's status (each is mapped to employees), and
-# those whose events change none: the directory and evidence purges (joined when a report
-# runs), sign-ins, mail and policy health. An event about any other subject makes the
-# refresh derive everyone again, to be safe.
-_AFFECTED = ("consent", "job", "exemption", "campaign")
-_UNRELATED = frozenset(
-    {
-        "admin",
-        "api_token",
-        "department",
-        "directory",
-        "employee",
-        "evidence_store",
-        "mail",
-        "policy",
-    }
-)
+STORED = (*_COPIED, "days_to_compliance")
 
 
 @dataclass(frozen=True)
@@ -108,7 +93,8 @@ def refresh_projection(session: Session) -> Refresh:
         return Refresh(watermark=mark, events=0, employees=0, rebuilt=False)
     # The first refresh (no watermark yet) derives everyone.
     events = 0 if mark is None else _event_count(session, mark, head)
-    employees = None if mark is None else _affected_employees(session, mark, head)
+    touched = None if mark is None else touched_employees(session, events_between_seqs(mark, head))
+    employees = None if touched is None else sorted(session.execute(touched).scalars())
     everyone = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
     if employees is None or len(employees) > max(_CHUNK, _REBUILD_SHARE * everyone):
         session.execute(delete(PROJECTED))
@@ -156,49 +142,20 @@ def _event_count(session: Session, mark: int, head: int) -> int:
     return count
 
 
-def _subject_ids(subject_type: str, mark: int, head: int) -> Select[Any]:
-    """The ids of the given subjects that events after the watermark are about."""
-    return select(cast(_AUDIT.c.subject_id, Integer)).where(
-        _AUDIT.c.seq > mark, _AUDIT.c.seq <= head, _AUDIT.c.subject_type == subject_type
-    )
-
-
-def _affected_employees(session: Session, mark: int, head: int) -> list[int] | None:
-    """The employees whose status events after the watermark may have changed; None when an
-    event about an unknown subject leaves only deriving everyone again."""
-    subjects = session.execute(
-        select(_AUDIT.c.subject_type).where(_AUDIT.c.seq > mark, _AUDIT.c.seq <= head).distinct()
-    ).scalars()
-    if set(subjects) - _UNRELATED - set(_AFFECTED):
-        return None
-    campaigns = _subject_ids("campaign", mark, head)
-    # A campaign's own events (launched, paused, resumed, cancelled, completed) may change
-    # jobs in bulk under one event, so they concern everyone the campaign asked.
-    affected = union(
-        select(_CONSENTS.c.employee_id).where(
-            _CONSENTS.c.id.in_(_subject_ids("consent", mark, head))
-        ),
-        select(_JOBS.c.employee_id).where(_JOBS.c.id.in_(_subject_ids("job", mark, head))),
-        select(_EXEMPTIONS.c.employee_id).where(
-            _EXEMPTIONS.c.id.in_(_subject_ids("exemption", mark, head))
-        ),
-        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.campaign_id.in_(campaigns)),
-        select(_EXEMPTIONS.c.employee_id).where(_EXEMPTIONS.c.campaign_id.in_(campaigns)),
-    )
-    return sorted(session.execute(affected).scalars())
-
-
-def _insert_derived(session: Session, *, employee_ids: Sequence[int] | None) -> None:
-    """Derive the statuses of these employees (or everyone) and insert them, in one statement."""
-    covered = campaigns_by_policy(session, as_of=None)
+def derived_statuses(
+    session: Session, *, as_of: datetime | None, employee_ids: EmployeeIds | None
+) -> Select[Any] | None:
+    """The stored columns (`STORED`) of these employees' statuses (or everyone's), now or as
+    of a moment, derived in one statement; None when no campaign had asked anyone then."""
+    covered = campaigns_by_policy(session, as_of=as_of)
     if not covered:
-        return
-    consents = consent_facts(None)
+        return None
+    consents = consent_facts(as_of, employee_ids)
     derived = union_all(
         *(
             status_facts(
                 policy_id,
-                as_of=None,
+                as_of=as_of,
                 campaign_ids=campaign_ids,
                 consents=consents,
                 employee_ids=employee_ids,
@@ -206,14 +163,16 @@ def _insert_derived(session: Session, *, employee_ids: Sequence[int] | None) -> 
             for policy_id, campaign_ids in sorted(covered.items())
         )
     ).subquery("derived")
-    scope = Scope(department=None, as_of=None, dialect=session.get_bind().dialect.name)
+    scope = Scope(department=None, as_of=as_of, dialect=session.get_bind().dialect.name)
     days = scope.days_between(derived.c.first_verified_at, derived.c.requested_at)
-    session.execute(
-        PROJECTED.insert().from_select(
-            [*_COPIED, "days_to_compliance"],
-            select(*(derived.c[name] for name in _COPIED), days),
-        )
-    )
+    return select(*(derived.c[name] for name in _COPIED), days.label("days_to_compliance"))
+
+
+def _insert_derived(session: Session, *, employee_ids: Sequence[int] | None) -> None:
+    """Derive the statuses of these employees (or everyone) and insert them, in one statement."""
+    derived = derived_statuses(session, as_of=None, employee_ids=employee_ids)
+    if derived is not None:
+        session.execute(PROJECTED.insert().from_select(list(STORED), derived))
 
 
 def _store_watermark(session: Session, seq: int) -> None:
@@ -253,10 +212,3 @@ def projected_statuses(session: Session, *, policies: PolicySet, scope: Scope) -
         .subquery("statuses")
     )
     return StatusRows(asked, rows)
-
-
-def report_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
-    """A report's status rows: stored ones for now (refreshed by the caller), history otherwise."""
-    if scope.as_of is None:
-        return projected_statuses(session, policies=policies, scope=scope)
-    return all_statuses(session, policies=policies, scope=scope)

@@ -201,8 +201,11 @@ def campaigns_by_policy(session: Session, *, as_of: datetime | None) -> dict[str
     return covered
 
 
-def _latest_events(subject_type: str, actions: dict[str, str], as_of: datetime) -> FromClause:
-    """Per subject id, the sequence number of its newest state-changing event up to as_of.
+def _latest_events(
+    subject_type: str, actions: dict[str, str], as_of: datetime, subjects: Select[Any] | None
+) -> FromClause:
+    """Per subject id, the sequence number of its newest state-changing event up to as_of
+    (of the given subjects only, as text ids, when a few employees are derived).
 
     The audit log keeps ids as text; they are turned into integers here, on the few grouped
     rows, so the join to consents or jobs compares integers and PostgreSQL can estimate it
@@ -215,17 +218,26 @@ def _latest_events(subject_type: str, actions: dict[str, str], as_of: datetime) 
             _AUDIT.c.subject_type == subject_type,
             _AUDIT.c.action.in_(list(actions)),
             _AUDIT.c.at <= as_of,
+            true() if subjects is None else _AUDIT.c.subject_id.in_(subjects),
         )
         .group_by(subject_id)
         .subquery(f"{subject_type}_latest")
     )
 
 
-def consent_facts(as_of: datetime | None) -> FromClause:
+EmployeeIds = Sequence[int] | Select[Any]
+"""Some employees, as a list or a query of their ids (None in signatures: everyone)."""
+
+
+def consent_facts(as_of: datetime | None, employee_ids: EmployeeIds | None = None) -> FromClause:
     """Consents with their state (now, or as of a moment from the audit log)."""
     if as_of is None:
         return _CONSENTS
-    latest = _latest_events("consent", CONSENT_STATE_ACTIONS, as_of)
+    mine = true() if employee_ids is None else _CONSENTS.c.employee_id.in_(employee_ids)
+    subjects = None
+    if employee_ids is not None:
+        subjects = select(cast(_CONSENTS.c.id, String)).where(mine)
+    latest = _latest_events("consent", CONSENT_STATE_ACTIONS, as_of, subjects)
     event = _AUDIT.alias("consent_event")
     return (
         select(
@@ -242,13 +254,13 @@ def consent_facts(as_of: datetime | None) -> FromClause:
                 event, event.c.seq == latest.c.seq
             )
         )
-        .where(_CONSENTS.c.requested_at <= as_of)
+        .where(_CONSENTS.c.requested_at <= as_of, mine)
         .cte("consent_facts")
     )
 
 
 def _job_facts(
-    policy_id: str, as_of: datetime | None, employee_ids: Sequence[int] | None
+    policy_id: str, as_of: datetime | None, employee_ids: EmployeeIds | None
 ) -> FromClause:
     """One policy's jobs with state, outcome, finish time and last error (now, or as of)."""
     if as_of is None:
@@ -263,7 +275,11 @@ def _job_facts(
         if employee_ids is not None:
             query = query.where(_JOBS.c.employee_id.in_(employee_ids))
         return query.subquery(f"jobs_{_slug(policy_id)}")
-    latest = _latest_events("job", JOB_STATE_ACTIONS, as_of)
+    mine = true() if employee_ids is None else _JOBS.c.employee_id.in_(employee_ids)
+    subjects = None
+    if employee_ids is not None:
+        subjects = select(cast(_JOBS.c.id, String)).where(_JOBS.c.policy_id == policy_id, mine)
+    latest = _latest_events("job", JOB_STATE_ACTIONS, as_of, subjects)
     event = _AUDIT.alias()
     state = func.coalesce(case(JOB_STATE_ACTIONS, value=event.c.action), JobState.QUEUED.value)
     return (
@@ -284,11 +300,7 @@ def _job_facts(
                 event, event.c.seq == latest.c.seq
             )
         )
-        .where(
-            _JOBS.c.policy_id == policy_id,
-            _JOBS.c.created_at <= as_of,
-            true() if employee_ids is None else _JOBS.c.employee_id.in_(employee_ids),
-        )
+        .where(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of, mine)
         .cte(f"jobs_{_slug(policy_id)}")
     )
 
@@ -303,13 +315,14 @@ def status_facts(
     as_of: datetime | None,
     campaign_ids: list[int],
     consents: FromClause,
-    employee_ids: Sequence[int] | None = None,
+    employee_ids: EmployeeIds | None = None,
 ) -> Select[Any]:
     """One row per employee whom a campaign covered for this policy, with the status.
 
     Directory-free: it says nothing of departments, countries or who is still employed, so
     the stored projection holds these rows as they are and reports join the rest when they
-    run. `employee_ids` restricts it to a few employees (a projection catching up).
+    run. `employee_ids` restricts it to a few employees (a projection catching up); pass
+    the same ones to `consent_facts`.
 
     Columns: employee_id, policy_id, status, verified_at, first_verified_at, campaign_id,
     requested_at, exemption columns, the last job and its error, the proof job and drift time.

@@ -1,0 +1,112 @@
+"""Which employees' statuses a stretch of the audit log may have changed.
+
+Both stored views of the statuses (the projection of now and the end-of-day history) keep
+themselves exact by deriving again only the employees that new events concern, so they share
+this mapping from events (and the rows written with them) to employees.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, CompoundSelect, Integer, Select, and_, cast, select, union
+from sqlmodel import Session
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.campaigns.models import Campaign, Exemption
+from orchestrator.consent.models import Consent
+from orchestrator.jobs.models import Job
+
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_CAMPAIGNS = Campaign.__table__  # type: ignore[attr-defined]
+_CONSENTS = Consent.__table__  # type: ignore[attr-defined]
+_JOBS = Job.__table__  # type: ignore[attr-defined]
+_EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
+
+# The subjects whose events may change someone's status (each is mapped to employees), and
+# those whose events change none: the directory and evidence purges (joined when a report
+# runs), sign-ins, mail and policy health. An event about any other subject means deriving
+# everyone again, to be safe.
+AFFECTING = ("consent", "job", "exemption", "campaign")
+UNRELATED = frozenset(
+    {
+        "admin",
+        "api_token",
+        "department",
+        "directory",
+        "employee",
+        "evidence_store",
+        "mail",
+        "policy",
+    }
+)
+
+
+def events_between_seqs(after: int, through: int) -> ColumnElement[bool]:
+    """Audit events numbered after one watermark, up to another."""
+    return and_(_AUDIT.c.seq > after, _AUDIT.c.seq <= through)
+
+
+def events_between_times(after: datetime | None, through: datetime) -> ColumnElement[bool]:
+    """Audit events stamped after one moment (or ever), up to another."""
+    if after is None:
+        return _AUDIT.c.at <= through
+    return and_(_AUDIT.c.at > after, _AUDIT.c.at <= through)
+
+
+def _subject_ids(subject_type: str, events: ColumnElement[bool]) -> Select[Any]:
+    return select(cast(_AUDIT.c.subject_id, Integer)).where(
+        events, _AUDIT.c.subject_type == subject_type
+    )
+
+
+def _between(column: Any, after: datetime | None, through: datetime) -> ColumnElement[bool]:
+    return column <= through if after is None else and_(column > after, column <= through)
+
+
+def touched_employees(
+    session: Session,
+    events: ColumnElement[bool],
+    *,
+    rows_between: tuple[datetime | None, datetime] | None = None,
+) -> CompoundSelect | None:
+    """A query of the employees whose status these events may have changed; None when an
+    event about an unknown subject leaves only deriving everyone again.
+
+    `rows_between` adds the employees of consents, jobs, exemptions and campaigns stamped in
+    that stretch of time: a derivation "as of" a moment reads those stamps as well as the
+    events' own, and the two need not fall on the same side of midnight.
+    """
+    subjects = session.execute(select(_AUDIT.c.subject_type).where(events).distinct()).scalars()
+    if set(subjects) - UNRELATED - set(AFFECTING):
+        return None
+    campaigns = _subject_ids("campaign", events)
+    # A campaign's own events (launched, paused, resumed, cancelled, completed) may change
+    # jobs in bulk under one event, so they concern everyone the campaign asked.
+    selects: list[Select[Any]] = [
+        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.id.in_(_subject_ids("consent", events))),
+        select(_JOBS.c.employee_id).where(_JOBS.c.id.in_(_subject_ids("job", events))),
+        select(_EXEMPTIONS.c.employee_id).where(
+            _EXEMPTIONS.c.id.in_(_subject_ids("exemption", events))
+        ),
+        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.campaign_id.in_(campaigns)),
+        select(_EXEMPTIONS.c.employee_id).where(_EXEMPTIONS.c.campaign_id.in_(campaigns)),
+    ]
+    if rows_between is not None:
+        after, through = rows_between
+        new_campaigns = select(_CAMPAIGNS.c.id).where(
+            _between(_CAMPAIGNS.c.created_at, after, through)
+        )
+        selects += [
+            select(_CONSENTS.c.employee_id).where(
+                _between(_CONSENTS.c.requested_at, after, through)
+            ),
+            select(_JOBS.c.employee_id).where(_between(_JOBS.c.created_at, after, through)),
+            select(_EXEMPTIONS.c.employee_id).where(
+                _between(_EXEMPTIONS.c.decided_at, after, through)
+            ),
+            select(_CONSENTS.c.employee_id).where(_CONSENTS.c.campaign_id.in_(new_campaigns)),
+            select(_EXEMPTIONS.c.employee_id).where(_EXEMPTIONS.c.campaign_id.in_(new_campaigns)),
+        ]
+    return union(*selects)

@@ -1,0 +1,347 @@
+"""End-of-day status history: what reports "as of" a past moment read instead of the log.
+
+Deriving every status as of a moment reads the whole audit log up to it (seconds at 100,000
+employees), so each finished day's end is recorded once, as intervals: a row says an
+employee's status on a policy at the end of every day from `valid_from` until the day before
+`valid_until`. A day is recorded by deriving again, as of its end, only the employees whose
+consents, jobs, exemptions or campaigns have an event or a stamp in that day, with the same
+SQL a direct as-of report uses (`projection.derived_statuses`), and storing what differs.
+
+A report as of a moment reads the day that ended last before it, then derives as of the
+moment itself the few employees touched since that day ended; it falls back to deriving
+everyone from the log when there is no recorded day yet or when that would be most people.
+
+A day is recorded only an hour (`GRACE`) after it ended, so transactions stamped in it have
+committed. Should an event still arrive stamped before then (a long transaction, a skewed
+clock), the next catch-up notices it (events carry increasing numbers, and the mark keeps the
+last one seen) and records again from the day it concerns; a report meanwhile falls back to
+the log. Like the projection, directory facts (department, who is employed, country) and
+evidence purges are joined when a report runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from orchestrator.audit.models import AuditEvent
+from orchestrator.audit.service import chain_head
+from orchestrator.campaigns.models import Campaign, Exemption
+from orchestrator.consent.models import Consent
+from orchestrator.jobs.models import Job
+from orchestrator.policies import PolicySet
+from orchestrator.reports.changes import events_between_times, touched_employees
+from orchestrator.reports.models import StatusHistory, StatusHistoryMark
+from orchestrator.reports.projection import STORED, derived_statuses, projected_statuses
+from orchestrator.reports.statuses import (
+    EMPLOYEES,
+    Scope,
+    StatusRows,
+    all_statuses,
+    campaigns_by_policy,
+    countries_in_directory,
+    exposure_days,
+    exposure_starts,
+    with_directory,
+)
+
+HISTORY = StatusHistory.__table__  # type: ignore[attr-defined]
+_MARK = StatusHistoryMark.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+GRACE = timedelta(hours=1)
+_POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on PostgreSQL
+# Past this share of the directory (and this many), deriving everyone in one statement is
+# cheaper than picking out the touched employees (for a recorded day and a report alike).
+_EVERYONE_SHARE = 0.2
+_EVERYONE_AT_LEAST = 1000
+_KEY = ("employee_id", "policy_id")
+_VALUES = tuple(name for name in STORED if name not in _KEY)
+_STAMPS = (
+    _AUDIT.c.at,
+    Consent.__table__.c.requested_at,  # type: ignore[attr-defined]
+    Job.__table__.c.created_at,  # type: ignore[attr-defined]
+    Exemption.__table__.c.decided_at,  # type: ignore[attr-defined]
+    Campaign.__table__.c.created_at,  # type: ignore[attr-defined]
+)
+
+
+def end_of(day: date) -> datetime:
+    """The last moment of a UTC day (what a report "as of" that date means)."""
+    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+    return midnight - timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class HistoryCatchUp:
+    """What a catch-up did: the last day now recorded, how many days had changes and how
+    many employees were derived again, and the day it went back to, if events came late."""
+
+    through_day: date | None
+    days: int
+    employees: int
+    rewound_to: date | None
+
+
+@dataclass(frozen=True)
+class _Mark:
+    first_day: date
+    through_day: date
+    seq: int
+
+
+def catch_up_status_history(
+    engine: Engine, *, now: datetime, max_days: int | None = None
+) -> HistoryCatchUp:
+    """Record every day that ended more than `GRACE` before `now`, one transaction per day
+    with changes (days without any are skipped over). `max_days` bounds the work of one
+    call, so the worker's scheduler pass stays short after an upgrade on a long history."""
+    days = employees = 0
+    rewound_to: date | None = None
+    through: date | None = None
+    while max_days is None or days < max_days:
+        with Session(engine) as session:
+            step = _record_next_day(session, now=now)
+            session.commit()
+        rewound_to = rewound_to or step.rewound_to
+        through = step.through_day
+        if step.employees is None:
+            break
+        days += 1
+        employees += step.employees
+    return HistoryCatchUp(
+        through_day=through, days=days, employees=employees, rewound_to=rewound_to
+    )
+
+
+@dataclass(frozen=True)
+class _Step:
+    through_day: date | None
+    employees: int | None  # None: no day had changes to record
+    rewound_to: date | None
+
+
+def _record_next_day(session: Session, *, now: datetime) -> _Step:
+    """Record the next finished day with changes, or move the mark over days without any."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_HISTORY_LOCK})
+    last_day = (now - GRACE).date() - timedelta(days=1)
+    head = _head(session)
+    mark = _read_mark(session)
+    rewound_to = None
+    if mark is not None:
+        late = _late_event_at(session, mark, end_of(mark.through_day))
+        if late is not None:
+            rewound_to = (late - GRACE).date()
+            mark = _rewind(session, mark, rewound_to)
+    after = None if mark is None else end_of(mark.through_day)
+    stamp = _next_stamp(session, after=after)
+    if stamp is None or stamp.date() > last_day:
+        if mark is None:
+            return _Step(None, None, rewound_to)
+        # Nothing to record: the mark moves on, so later checks for late events start here.
+        through_day = max(mark.through_day, last_day)
+        _store_mark(session, _Mark(mark.first_day, through_day, head))
+        return _Step(through_day, None, rewound_to)
+    day = stamp.date()
+    employees = _record_day(session, day=day, after=after)
+    first_day = day if mark is None else mark.first_day
+    _store_mark(session, _Mark(first_day, day, head))
+    return _Step(day, employees, rewound_to)
+
+
+def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
+    """Derive, as of the day's end, the employees touched since `after`; store what differs.
+
+    Returns how many employees were derived again."""
+    touched = _touched(session, after=after, through=end_of(day))
+    ids = None if touched is None else touched.ids
+    derived = derived_statuses(session, as_of=end_of(day), employee_ids=ids)
+    new: dict[tuple[int, str], tuple[Any, ...]] = {}
+    if derived is not None:
+        for row in session.execute(derived).mappings():
+            new[(row["employee_id"], row["policy_id"])] = tuple(row[name] for name in _VALUES)
+    standing = select(HISTORY).where(HISTORY.c.valid_until.is_(None))
+    if ids is not None:
+        standing = standing.where(HISTORY.c.employee_id.in_(ids))
+    old = {
+        (row["employee_id"], row["policy_id"]): tuple(row[name] for name in _VALUES)
+        for row in session.execute(standing).mappings()
+    }
+    ended = [{"e": key[0], "p": key[1]} for key, values in old.items() if new.get(key) != values]
+    started = [
+        {**dict(zip(_KEY, key, strict=True)), **dict(zip(_VALUES, values, strict=True))}
+        for key, values in new.items()
+        if old.get(key) != values
+    ]
+    if ended:
+        session.execute(
+            update(HISTORY)
+            .where(
+                HISTORY.c.employee_id == bindparam("e"),
+                HISTORY.c.policy_id == bindparam("p"),
+                HISTORY.c.valid_until.is_(None),
+            )
+            .values(valid_until=day),
+            ended,
+        )
+    if started:
+        session.execute(HISTORY.insert().values(valid_from=day), started)
+    return len({employee for employee, _ in new} | {employee for employee, _ in old})
+
+
+@dataclass(frozen=True)
+class _Touched:
+    ids: Any  # a query of the employees' ids
+    count: int
+
+
+def _touched(session: Session, *, after: datetime | None, through: datetime) -> _Touched | None:
+    """The employees whose status may differ between two moments; None for everyone (an
+    unknown subject, or too many for picking them out to pay)."""
+    touched = touched_employees(
+        session, events_between_times(after, through), rows_between=(after, through)
+    )
+    if touched is None or after is None:
+        return None
+    count = session.execute(select(func.count()).select_from(touched.subquery())).scalar_one()
+    everyone = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
+    if count > max(_EVERYONE_AT_LEAST, _EVERYONE_SHARE * everyone):
+        return None
+    found = touched.subquery("touched")
+    return _Touched(select(found.c[0]), count)
+
+
+def _rewind(session: Session, mark: _Mark, day: date) -> _Mark | None:
+    """Forget the recorded days from `day` on, so they are recorded again."""
+    if day <= mark.first_day:
+        session.execute(delete(HISTORY))
+        session.execute(delete(_MARK))
+        return None
+    session.execute(delete(HISTORY).where(HISTORY.c.valid_from >= day))
+    session.execute(update(HISTORY).where(HISTORY.c.valid_until >= day).values(valid_until=None))
+    rewound = _Mark(mark.first_day, min(mark.through_day, day - timedelta(days=1)), mark.seq)
+    _store_mark(session, rewound)
+    return rewound
+
+
+def _late_event_at(session: Session, mark: _Mark, through: datetime) -> datetime | None:
+    """The earliest stamp of the events numbered after the mark that may concern recorded
+    days (stamped less than `GRACE` after `through`); None when there are none."""
+    late: datetime | None = session.execute(
+        select(func.min(_AUDIT.c.at)).where(_AUDIT.c.seq > mark.seq, _AUDIT.c.at < through + GRACE)
+    ).scalar_one()
+    return late
+
+
+def _next_stamp(session: Session, *, after: datetime | None) -> datetime | None:
+    """The earliest stamp after `after` of anything a derivation as of a moment reads."""
+    found = []
+    for column in _STAMPS:
+        query = select(func.min(column))
+        if after is not None:
+            query = query.where(column > after)
+        value = session.execute(query).scalar_one()
+        if value is not None:
+            found.append(value)
+    return min(found, default=None)
+
+
+def _head(session: Session) -> int:
+    head = chain_head(session)
+    return 0 if head is None else head.seq
+
+
+def _read_mark(session: Session) -> _Mark | None:
+    row = session.execute(select(_MARK.c.first_day, _MARK.c.through_day, _MARK.c.seq)).first()
+    return None if row is None else _Mark(row.first_day, row.through_day, row.seq)
+
+
+def _store_mark(session: Session, mark: _Mark) -> None:
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {"first_day": mark.first_day, "through_day": mark.through_day, "seq": mark.seq}
+    statement = module.insert(_MARK).values(id=1, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+    """A report's status rows as of `scope.as_of`: the recorded day that ended last before
+    it, with the employees touched since derived as of the moment itself; derived from the
+    log when nothing usable is recorded. None when no campaign had asked anyone then."""
+    as_of = scope.as_of
+    if as_of is None:
+        raise ValueError("history_statuses needs an as-of moment")
+    covered = campaigns_by_policy(session, as_of=as_of)
+    asked = tuple(loaded.policy.id for loaded in policies if loaded.policy.id in covered)
+    if not asked:
+        return None
+    mark = _read_mark(session)
+    if mark is None:
+        return all_statuses(session, policies=policies, scope=scope)
+    day = as_of.date() if as_of >= end_of(as_of.date()) else as_of.date() - timedelta(days=1)
+    day = min(day, mark.through_day)
+    if _late_event_at(session, mark, end_of(day)) is not None:
+        return all_statuses(session, policies=policies, scope=scope)
+    recorded = day >= mark.first_day
+    after = end_of(day) if recorded else None
+    overlay = None
+    if after != as_of:
+        overlay = _touched(session, after=after, through=as_of)
+        if overlay is None:
+            return all_statuses(session, policies=policies, scope=scope)
+    h = HISTORY
+    base = select(*(h.c[name] for name in STORED)).where(
+        h.c.policy_id.in_(asked),
+        h.c.valid_from <= day,
+        or_(h.c.valid_until.is_(None), h.c.valid_until > day),
+    )
+    if not recorded:
+        base = base.where(false())
+    facts_query: Any = base
+    if overlay is not None and overlay.count:
+        derived = derived_statuses(session, as_of=as_of, employee_ids=overlay.ids)
+        if derived is not None:
+            facts_query = union_all(base.where(h.c.employee_id.not_in(overlay.ids)), derived)
+    facts = facts_query.subquery("facts")
+    starts = exposure_starts(policies, countries_in_directory(session))
+    rows = (
+        select(
+            facts.c.employee_id,
+            facts.c.policy_id,
+            facts.c.status,
+            facts.c.last_error,
+            facts.c.proof_job_id,
+            EMPLOYEES.c.department_id,
+            facts.c.days_to_compliance,
+            exposure_days(facts, scope=scope, starts=starts).label("exposure_days"),
+        )
+        .select_from(with_directory(facts, scope))
+        .where(and_(facts.c.policy_id.in_(asked), scope.employees_in_scope()))
+        .subquery("statuses")
+    )
+    return StatusRows(asked, rows)
+
+
+def report_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+    """A report's status rows: the projection for now (refreshed by the caller), the
+    recorded history as of a past moment."""
+    if scope.as_of is None:
+        return projected_statuses(session, policies=policies, scope=scope)
+    return history_statuses(session, policies=policies, scope=scope)

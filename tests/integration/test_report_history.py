@@ -1,0 +1,177 @@
+"""The end-of-day status history: reports "as of" a past moment read it, and must say what a
+derivation from the whole audit log says, at every day's end and at moments in between.
+
+The fleet of `test_reports` (every status present, its history spread over three weeks) is
+recorded day by day; then each as-of report is checked against a direct derivation, with the
+fallback to the log forbidden so that a pass means the history itself was read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from orchestrator.consent.service import revoke
+from orchestrator.core.db import session_scope
+from orchestrator.reports import ReportParameters, build_department_report
+from orchestrator.reports import history as history_module
+from orchestrator.reports.history import (
+    HISTORY,
+    catch_up_status_history,
+    end_of,
+    history_statuses,
+)
+from orchestrator.reports.statuses import Scope, all_statuses
+from tests.integration.test_report_projection import COLUMNS
+from tests.integration.test_reports import (
+    CONFIG,
+    NOW,
+    POLICIES,
+    T0,
+    T_APPROVE,
+    T_CANCEL,
+    T_EXPIRE,
+    T_LATE,
+    T_RECHECK,
+    T_RUN,
+    Fleet,
+    _token,
+    build_fleet,
+)
+
+LATER = NOW + timedelta(days=2)  # when the catch-ups run: every day of the fleet has ended
+MOMENTS = [
+    *(end_of(T0.date() + timedelta(days=n)) for n in range(-2, 21)),
+    T0 + timedelta(hours=1),
+    T_APPROVE + timedelta(minutes=5),
+    T_RUN + timedelta(hours=1),
+    T_RECHECK + timedelta(hours=1),
+    T_LATE + timedelta(minutes=30),
+    T_EXPIRE + timedelta(hours=1),
+    T_CANCEL + timedelta(hours=1),
+]
+
+
+@pytest.fixture
+def fleet(engine: Engine, tmp_path: Path) -> Fleet:
+    return build_fleet(engine, tmp_path)
+
+
+def _rows(session: Session, as_of: datetime, *, recorded: bool) -> set[tuple[Any, ...]]:
+    scope = Scope(department=None, as_of=as_of, dialect=session.get_bind().dialect.name)
+    derive = history_statuses if recorded else all_statuses
+    statuses = derive(session, policies=POLICIES, scope=scope)
+    if statuses is None:
+        return set()
+    found = session.execute(select(*(statuses.rows.c[name] for name in COLUMNS))).all()
+    return {tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in found}
+
+
+def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the report derived from the audit log instead of the history")
+
+    monkeypatch.setattr(history_module, "all_statuses", refuse)
+
+
+def _assert_history_equals_the_log(engine: Engine, moments: list[datetime]) -> None:
+    with Session(engine) as session:
+        for moment in moments:
+            direct = _rows(session, moment, recorded=False)
+            assert _rows(session, moment, recorded=True) == direct, moment
+
+
+def test_every_day_end_and_moment_between_equals_the_log(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = catch_up_status_history(fleet.engine, now=LATER)
+    # The directory import, launch, approvals, runs, re-check, late approvals and revocation,
+    # expiry and new campaigns, cancel: the days between had nothing to record.
+    assert done.days == 8
+    assert done.through_day == (LATER - history_module.GRACE).date() - timedelta(days=1)
+    again = catch_up_status_history(fleet.engine, now=LATER)
+    assert (again.days, again.employees) == (0, 0)
+    with Session(fleet.engine) as session:
+        # Only changes are stored: far fewer rows than statuses times recorded days.
+        stored = session.execute(select(func.count()).select_from(HISTORY)).scalar_one()
+        standing = session.execute(
+            select(func.count()).where(HISTORY.c.valid_until.is_(None))
+        ).scalar_one()
+    assert standing == len(_rows(Session(fleet.engine), NOW, recorded=False))
+    assert stored < 3 * standing
+
+    _no_fallback(monkeypatch)
+    _assert_history_equals_the_log(fleet.engine, MOMENTS)
+
+
+def test_department_report_as_of_reads_the_history(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def totals(department: str | None, as_of: datetime) -> dict[str, Counter[str]]:
+        params = ReportParameters(department, as_of, NOW, "cli:auditor@host")
+        with Session(fleet.engine) as session:
+            report = build_department_report(session, params=params, policies=POLICIES)
+        return {row.policy_id: Counter(row.counts) for row in report.rows if row.total}
+
+    moments = [T_RUN + timedelta(hours=1), end_of(T_RECHECK.date()), end_of(T_CANCEL.date())]
+    expected = {(d, m): totals(d, m) for d in (None, "Sales") for m in moments}
+    catch_up_status_history(fleet.engine, now=LATER)
+    _no_fallback(monkeypatch)
+    assert {(d, m): totals(d, m) for d in (None, "Sales") for m in moments} == expected
+
+
+def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catch_up_status_history(fleet.engine, now=LATER)
+    # A revocation that reaches the log only now, stamped on the day of the runs (a long
+    # transaction, or a skewed clock on another machine).
+    stamped = T_RUN + timedelta(hours=3)
+    with session_scope(fleet.engine) as session:
+        token = _token(fleet.engine, "a1@x.com", withdraw=True)
+        revoke(session, token=token, ip=None, user_agent=None, config=CONFIG, now=stamped)
+    moments = [end_of(T_RUN.date()), end_of(T_RECHECK.date()), NOW]
+    # Until the next catch-up, reports fall back to the log and stay exact.
+    _assert_history_equals_the_log(fleet.engine, moments)
+    done = catch_up_status_history(fleet.engine, now=LATER)
+    assert done.rewound_to == (stamped - history_module.GRACE).date()
+    assert done.days >= 1
+    _no_fallback(monkeypatch)
+    _assert_history_equals_the_log(fleet.engine, [*moments, end_of(T_RUN.date()) - timedelta(1)])
+
+
+def test_a_day_not_yet_an_hour_past_its_end_is_not_recorded(fleet: Fleet) -> None:
+    # An hour after midnight the day before is not recorded yet; a minute later it is.
+    cancel_day = T_CANCEL.date()
+    just_before = datetime.combine(cancel_day + timedelta(days=1), datetime.min.time(), T0.tzinfo)
+    done = catch_up_status_history(fleet.engine, now=just_before + timedelta(minutes=59))
+    assert done.through_day == cancel_day - timedelta(days=1)
+    done = catch_up_status_history(fleet.engine, now=just_before + timedelta(minutes=61))
+    assert done.through_day == cancel_day
+
+
+def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catch_up_status_history(fleet.engine, now=T_RUN + timedelta(days=1, hours=2))
+    with Session(fleet.engine) as session:
+        before = session.execute(select(HISTORY).order_by(*HISTORY.primary_key)).all()
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(history_module, "_store_mark", crash)
+    with pytest.raises(RuntimeError):
+        catch_up_status_history(fleet.engine, now=LATER)
+    with Session(fleet.engine) as session:
+        assert session.execute(select(HISTORY).order_by(*HISTORY.primary_key)).all() == before
+    monkeypatch.undo()
+    done = catch_up_status_history(fleet.engine, now=LATER)
+    assert done.through_day is not None and done.through_day > T_RUN.date()
+    assert isinstance(done.through_day, date)
