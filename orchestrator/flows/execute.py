@@ -471,7 +471,12 @@ class BatchRun:
         )
 
     def record(self, *, settings: Settings, policies: PolicySet) -> CycleReport:
-        """Record every job's outcome and evidence (a transaction each), then the run's end."""
+        """Record every job's outcome and evidence (a transaction each), then the run's end.
+
+        A job whose outcome came back in its host's archive ends as that outcome says, even
+        if the host failed afterwards (its clean-up): the run keeps that as a warning, since
+        retrying would do the work on the platform twice.
+        """
         engine, worker, clock = self._engine, self._worker, self._clock
         if self._playbook is not None and self.run_result is None:
             self.run_result = self._playbook.wait()  # the play's clean-up on the hosts
@@ -521,6 +526,17 @@ class BatchRun:
                 finished.event_log_path = str(run_result.event_log)
             finished.finished_at = clock()
             session.add(finished)
+            for host in run_result.hosts.values() if run_result else ():
+                if host.warning is not None:  # the jobs took their outcomes from its archive
+                    record(
+                        session,
+                        actor=f"worker:{worker.name}",
+                        action="run.host_warning",
+                        subject_type="run",
+                        subject_id=self.run_id,
+                        data={"host": host.host, "warning": host.warning},
+                        now=clock(),
+                    )
         return CycleReport(claimed=len(self.claims), states=states, run_id=self.run_id)
 
     def abandon(self) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, column, exists, func, insert, or_, select, table, update
@@ -71,6 +73,16 @@ def backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
+def _consent_stands(jobs: Any) -> Any:
+    """Whether a job's consent is approved: without it, a job never runs."""
+    return exists().where(and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED))
+
+
+def _policy_paused(jobs: Any) -> Any:
+    """Whether a job's policy is paused: its jobs wait for a person to resume it."""
+    return exists().where(and_(_health.c.policy_id == jobs.c.policy_id, _health.c.paused.is_(True)))
+
+
 def claim_jobs(
     session: Session, *, worker: str, limit: int, now: datetime, lease: timedelta
 ) -> list[JobClaim]:
@@ -86,12 +98,8 @@ def claim_jobs(
         .where(
             jobs.c.state == JobState.QUEUED,
             jobs.c.next_attempt_at <= now,
-            exists().where(
-                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
-            ),
-            ~exists().where(
-                and_(_health.c.policy_id == jobs.c.policy_id, _health.c.paused.is_(True))
-            ),
+            _consent_stands(jobs),
+            ~_policy_paused(jobs),
         )
         .order_by(jobs.c.next_attempt_at, jobs.c.id)
         .limit(limit)
@@ -277,36 +285,108 @@ def cancel_job(session: Session, *, job_id: int, actor: str, reason: str, now: d
 
 
 def pending_count(session: Session, *, now: datetime) -> tuple[int, int]:
-    """(due now, waiting for later): open jobs whose consent stands, for progress displays."""
+    """(due now, waiting for later): open jobs whose consent stands, for progress displays.
+
+    A paused policy's jobs wait, even when their time has come: no claim takes them.
+    """
     jobs = Job.__table__  # type: ignore[attr-defined]
-    standing = exists().where(
-        and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
-    )
     waiting = or_(jobs.c.state == JobState.QUEUED, jobs.c.state == JobState.SCHEDULED)
     # Held jobs (paused campaign, shut run window) wait for a release, not for the clock.
-    due_now = and_(jobs.c.state == JobState.QUEUED, jobs.c.next_attempt_at <= now)
+    due_now = and_(
+        jobs.c.state == JobState.QUEUED, jobs.c.next_attempt_at <= now, ~_policy_paused(jobs)
+    )
     due, later = session.execute(
-        select(func.count().filter(due_now), func.count().filter(~due_now)).where(waiting, standing)
+        select(func.count().filter(due_now), func.count().filter(~due_now)).where(
+            waiting, _consent_stands(jobs)
+        )
     ).one()
     return int(due), int(later)
 
 
 def next_due_at(session: Session) -> datetime | None:
-    """When the next open job is due: a retry, an expiring lease or a run window opening."""
+    """When the next open job is due: a retry, an expiring lease or a run window opening.
+
+    Jobs that only a person can release (a paused policy's, a paused campaign's) are never
+    due by themselves, so they do not count.
+    """
     jobs = Job.__table__  # type: ignore[attr-defined]
-    standing = exists().where(
-        and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
-    )
     window_held = and_(jobs.c.state == JobState.SCHEDULED, jobs.c.hold == JobHold.RUN_WINDOW)
+    claimable = and_(jobs.c.state == JobState.QUEUED, ~_policy_paused(jobs))
     queued, leased, window = session.execute(
         select(
-            func.min(jobs.c.next_attempt_at).filter(jobs.c.state == JobState.QUEUED),
+            func.min(jobs.c.next_attempt_at).filter(claimable),
             func.min(jobs.c.lease_expires_at).filter(jobs.c.state == JobState.RUNNING),
-            func.min(jobs.c.next_attempt_at).filter(window_held),
-        ).where(standing)
+            func.min(jobs.c.next_attempt_at).filter(and_(window_held, ~_policy_paused(jobs))),
+        ).where(_consent_stands(jobs))
     ).one()
     times = [as_utc(value) for value in (queued, leased, window) if value is not None]
     return min(times) if times else None
+
+
+class WaitReason(StrEnum):
+    """What open jobs that are not due wait for: a person (a resume) or the clock."""
+
+    POLICY_PAUSED = "policy_paused"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    RUN_WINDOW = "run_window"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class WaitingJobs:
+    """Open jobs not due now that wait for the same thing: one paused policy, one paused
+    campaign, their run windows, or their retries."""
+
+    reason: WaitReason
+    count: int
+    subject: str | None = None  # the paused policy's id, or the paused campaign's id
+    first_due_at: datetime | None = None  # for the clock's waits: when the first falls due
+
+
+def waiting_jobs(session: Session, *, now: datetime) -> list[WaitingJobs]:
+    """Open jobs with a standing consent that no claim takes now, grouped by what they wait
+    for; a job held by both a paused campaign and a paused policy counts for the campaign."""
+    jobs = Job.__table__  # type: ignore[attr-defined]
+    paused = _health.alias("paused")
+    claimable_now = and_(
+        jobs.c.state == JobState.QUEUED,
+        jobs.c.next_attempt_at <= now,
+        paused.c.policy_id.is_(None),
+    )
+    rows = session.execute(
+        select(
+            jobs.c.hold,
+            jobs.c.campaign_id,
+            jobs.c.policy_id,
+            paused.c.policy_id.is_not(None),
+            func.count(),
+            func.min(jobs.c.next_attempt_at),
+        )
+        .outerjoin(paused, and_(paused.c.policy_id == jobs.c.policy_id, paused.c.paused.is_(True)))
+        .where(
+            or_(jobs.c.state == JobState.QUEUED, jobs.c.state == JobState.SCHEDULED),
+            _consent_stands(jobs),
+            ~claimable_now,
+        )
+        .group_by(jobs.c.hold, jobs.c.campaign_id, jobs.c.policy_id, paused.c.policy_id)
+    ).all()
+    counts: Counter[tuple[WaitReason, str | None]] = Counter()
+    first: dict[tuple[WaitReason, str | None], datetime] = {}
+    for hold, campaign_id, policy_id, policy_paused, count, due_at in rows:
+        if hold == JobHold.CAMPAIGN_PAUSED:
+            key: tuple[WaitReason, str | None] = (WaitReason.CAMPAIGN_PAUSED, str(campaign_id))
+        elif policy_paused:
+            key = (WaitReason.POLICY_PAUSED, policy_id)
+        else:
+            reason = WaitReason.RUN_WINDOW if hold == JobHold.RUN_WINDOW else WaitReason.RETRY
+            key = (reason, None)
+            due = as_utc(due_at)
+            first[key] = min(first.get(key, due), due)
+        counts[key] += int(count)
+    return [
+        WaitingJobs(reason, count, subject, first.get((reason, subject)))
+        for (reason, subject), count in sorted(counts.items(), key=lambda item: item[0])
+    ]
 
 
 _VERIFIED_OUTCOMES = ("changed", "already_compliant")
@@ -360,9 +440,7 @@ def queue_verifications(
             jobs.c.state == JobState.SUCCEEDED,
             jobs.c.outcome.in_(_VERIFIED_OUTCOMES),
             jobs.c.finished_at < now - older_than,
-            exists().where(
-                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
-            ),
+            _consent_stands(jobs),
             ~open_job,
         )
     ).all()
@@ -383,9 +461,7 @@ def queue_repair(session: Session, *, drifted_job_id: int, actor: str, now: date
             jobs.c.policy_version,
         ).where(
             jobs.c.id == drifted_job_id,
-            exists().where(
-                and_(_consents.c.id == jobs.c.consent_id, _consents.c.state == APPROVED)
-            ),
+            _consent_stands(jobs),
         )
     ).first()
     if row is None:

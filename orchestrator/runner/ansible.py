@@ -26,6 +26,7 @@ RUN_SPEC = "run-spec.json"
 RUN_OUTCOME = "run-outcome.json"
 RUN_PROCESS = "run-process.json"
 FETCHED = "fetched"  # one empty file per host whose result archive has arrived
+FETCH_ACTION = "ansible.builtin.fetch"
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,15 @@ class FleetHost:
 
 @dataclass(frozen=True)
 class HostResult:
-    """What came back from one host: its result archive, or why there is none."""
+    """What came back from one host: its result archive, or why there is none; and what
+    failed on the host after its archive had arrived (its clean-up), which the outcomes in
+    the archive do not depend on."""
 
     host: str
     archive: Path | None
     error: str | None = None
     unreachable: bool = False
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,12 +219,15 @@ def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:
             for path in sorted(events_dir.glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
         ]
     problems = _host_problems(events)
+    fetched = _hosts_fetched(events)
     results: dict[str, HostResult] = {}
     for name in hosts:
         archive = private_data_dir / "results" / f"{name}.tar.gz"
         problem = problems.get(name)
-        if problem is None and archive.exists():
-            results[name] = HostResult(name, archive)
+        if archive.exists() and (problem is None or name in fetched):
+            # The play stops a host at its first failure, so a problem of a host whose archive
+            # arrived came later: its clean-up failed, and the outcomes stand.
+            results[name] = HostResult(name, archive, warning=problem[1] if problem else None)
         else:
             unreachable, reason = problem or (False, f"the run ended {outcome['status']}")
             results[name] = HostResult(name, None, reason, unreachable)
@@ -231,6 +238,16 @@ def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:
         event_log=events_dir if events_dir is not None and events_dir.is_dir() else None,
         hosts=results,
     )
+
+
+def _hosts_fetched(events: Any) -> set[str]:
+    """The hosts whose result archive the run fetched whole (the fetch checks its checksum)."""
+    return {
+        str(event["event_data"]["host"])
+        for event in events
+        if event.get("event") == "runner_on_ok"
+        and event.get("event_data", {}).get("resolved_action") == FETCH_ACTION
+    }
 
 
 def _host_problems(events: Any) -> dict[str, tuple[bool, str]]:

@@ -23,13 +23,19 @@ from typing import Any
 
 import ansible_runner
 
-from orchestrator.runner.ansible import FETCHED, PLAYBOOK, RUN_OUTCOME, RUN_PROCESS, RUN_SPEC
+from orchestrator.runner.ansible import (
+    FETCH_ACTION,
+    FETCHED,
+    PLAYBOOK,
+    RUN_OUTCOME,
+    RUN_PROCESS,
+    RUN_SPEC,
+)
 
 # Per-run start-up is what batching saves; this keeps the rest of it small. Pipelining sends
 # each module over the connection's standard input instead of a temporary file per task (no
 # become is used, so `requiretty` does not matter).
 FAST_ANSIBLE = {"ANSIBLE_PIPELINING": "True"}
-FETCH_ACTION = "ansible.builtin.fetch"
 
 
 @contextmanager

@@ -22,19 +22,28 @@ from orchestrator.flows.execute import (
     WorkerConfig,
     claim_batch,
 )
-from orchestrator.jobs.queue import next_due_at, pending_count, queue_verifications
+from orchestrator.jobs.queue import (
+    WaitingJobs,
+    next_due_at,
+    pending_count,
+    queue_verifications,
+    waiting_jobs,
+)
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import PolicySet
+from orchestrator.reports.history import catch_up_status_history
 from orchestrator.reports.projection import refresh_projection
 
 
 @dataclass
 class WorkerTotals:
-    """What a worker did since it started: its runs (batches recorded), jobs and their states."""
+    """What a worker did since it started: its runs (batches recorded), jobs and their states,
+    and, once it stopped, the open jobs it left and what they wait for."""
 
     cycles: int = 0
     claimed: int = 0
     states: Counter[str] = field(default_factory=Counter)
+    left_waiting: list[WaitingJobs] = field(default_factory=list)
 
     def add(self, report: CycleReport) -> None:
         self.cycles += 1
@@ -59,6 +68,8 @@ def scheduler_pass(
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
     with session_scope(engine) as session:  # so that reports find little left to take in
         refresh_projection(session)
+    # One day at most per pass: a backfill after an upgrade never holds up the runs for long.
+    catch_up_status_history(engine, now=now, max_days=1)
 
 
 def work(
@@ -75,7 +86,9 @@ def work(
     clock: Callable[[], datetime] = utcnow,
 ) -> WorkerTotals:
     """Run cycles until `stop` is set; with `until_empty`, also stop once nothing is due now
-    and no retry falls due within `max_wait` (jobs waiting longer are left for later).
+    and no retry falls due within `max_wait` (jobs waiting longer are left for later, and so
+    are jobs that wait for a person: a paused policy's or campaign's). The totals list what
+    was left waiting.
 
     Cycles overlap by one step: once a run's results are back, the next batch is claimed and
     started, and the previous one is recorded while it runs, so the fleet's browsers do not
@@ -121,10 +134,12 @@ def work(
                 due, upcoming = tell(CycleReport(claimed=0))
                 if due and recorded:
                     continue  # what was just recorded may have queued work (a drift repair)
-                # Due but not claimable (a paused policy, another worker's claim in progress)
-                # is waited for like the rest, never polled in a tight loop.
+                # Due but not claimable (another worker's claim in progress) is waited for
+                # like the rest, never polled in a tight loop.
                 wait = poll_seconds
                 if until_empty:
+                    # What a paused policy or campaign holds has no due time: waiting would
+                    # never end, only a person's resume releases it.
                     if upcoming is None or upcoming - clock() > max_wait:
                         break
                     remaining = (upcoming - clock()).total_seconds()
@@ -142,6 +157,8 @@ def work(
         if unrecorded is not None:
             record(unrecorded)
             unrecorded = None
+        with session_scope(engine) as session:
+            totals.left_waiting = waiting_jobs(session, now=clock())
     finally:
         # Interrupted (Ctrl-C, a database error): leave the leases to expire; the next
         # worker adopts what the runs finished and requeues the rest.

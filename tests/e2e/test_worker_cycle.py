@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import verify_chain
 from orchestrator.core.db import session_scope
 from orchestrator.employees.service import import_directory
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.engine_tasks import seed_replica_session
-from orchestrator.flows.execute import WorkerConfig, run_cycle
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.flows.execute import CycleReport, WorkerConfig, run_cycle
+from orchestrator.jobs.models import Job, JobState, Run
 from orchestrator.notifications.models import OutboxMessage
 from orchestrator.notifications.webhook import SIGNATURE_HEADER, sign
 from orchestrator.policies import load_policies
@@ -215,3 +216,65 @@ def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
         assert summary.to_address == "it-admins@example.com"
         assert summary.subject == "2 opt-out jobs failed"
         assert all(email in summary.text_body for email in emails[:2])
+
+
+def _playbooks_whose_clean_up_fails(into: Path) -> Path:
+    """The shipped play with one change: its clean-up task fails on the host (after removing
+    the work directory), as when a host's temporary directory cannot be emptied."""
+    shipped = (REPO / "playbooks" / "optout.yml").read_text(encoding="utf-8")
+    clean_up = "            state: absent\n"
+    assert shipped.count(clean_up) == 1, "the play's clean-up task changed; update this test"
+    into.mkdir()
+    (into / "optout.yml").write_text(
+        shipped.replace(clean_up, clean_up + "          failed_when: true\n"), encoding="utf-8"
+    )
+    return into
+
+
+def test_a_host_whose_clean_up_fails_after_its_archive_arrived_keeps_its_outcomes(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    email = f"{'pg' if database_url.startswith('postgresql') else 'lite'}-untidy@example.com"
+    settings = worker_settings(
+        tmp_path,
+        database_url=database_url,
+        replica_url=replica.base_url,
+        playbooks_dir=_playbooks_whose_clean_up_fails(tmp_path / "playbooks"),
+    )
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: ()},
+        policies={TOGGLE: POLICIES.get(TOGGLE).version, FORM: POLICIES.get(FORM).version},
+        now=NOW,
+    )
+    clock = Clock(NOW)
+    worker = WorkerConfig(name="test-worker", batch_size=10, forks=1)
+
+    report = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock)
+
+    assert report.states == {JobState.SUCCEEDED: 2}
+    clock.now = NOW + timedelta(days=1)  # long past any retry's backoff: nothing is left to run
+    assert run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock) == (
+        CycleReport(claimed=0)
+    )
+    state = replica.client.account_state(Platform.LINKEDIN, email)
+    assert state.toggle_changes["data_for_ai_improvement"] == 1
+    assert len(state.objection_submissions) == 1
+    with Session(engine) as session:
+        jobs = session.exec(select(Job)).all()
+        assert {(job.state, job.attempts, job.last_error) for job in jobs} == {
+            (JobState.SUCCEEDED, 1, None)
+        }
+        run = session.exec(select(Run)).one()
+        [warning] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "run.host_warning")
+        ).all()
+    assert (warning.subject_type, warning.subject_id) == ("run", str(run.id))
+    assert warning.data["host"] == "localhost"
+    assert (
+        "'Remove the work directory (batch, sessions, evidence copies)' failed"
+        in (warning.data["warning"])
+    )
+    assert run.status == "failed"  # Ansible's word for the play; its event log shows the task

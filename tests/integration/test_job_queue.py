@@ -17,15 +17,19 @@ from orchestrator.employees.service import import_directory
 from orchestrator.jobs.models import Job, JobState
 from orchestrator.jobs.queue import (
     JobResult,
+    WaitingJobs,
+    WaitReason,
     cancel_job,
     claim_jobs,
     finish_job,
     heartbeat,
+    next_due_at,
     note_policy_result,
     paused_policies,
     pending_count,
     requeue_expired,
     resume_policy,
+    waiting_jobs,
 )
 from tests import factories
 
@@ -234,3 +238,36 @@ def test_identical_failures_in_a_row_pause_the_policy_until_resumed(engine: Engi
     assert {c.policy_id for c in claim(engine, "w1", limit=100)} == {"p-one"}
     with pytest.raises(ConflictError, match="not paused"), session_scope(engine) as session:
         resume_policy(session, policy_id="p-one", actor="admin", now=NOW)
+
+
+def test_a_paused_policys_jobs_wait_for_a_person_not_for_the_clock(engine: Engine) -> None:
+    approved_jobs(engine, 3, policies=("p-one", "p-two"))
+    retry_at = NOW + timedelta(minutes=3)
+    with session_scope(engine) as session:
+        note_policy_result(
+            session, policy_id="p-one", failure="page changed", pause_after=1, actor="w", now=NOW
+        )
+        session.execute(
+            update(Job).where(Job.policy_id == "p-two").values(next_attempt_at=retry_at)
+        )
+
+    with Session(engine) as session:
+        # Nothing is due: p-one's jobs are held, p-two's are in backoff, which a worker
+        # --until-empty waits for; p-one's never fall due by themselves.
+        assert pending_count(session, now=NOW) == (0, 6)
+        assert next_due_at(session) == retry_at
+        assert waiting_jobs(session, now=NOW) == [
+            WaitingJobs(WaitReason.POLICY_PAUSED, 3, "p-one"),
+            WaitingJobs(WaitReason.RETRY, 3, first_due_at=retry_at),
+        ]
+    assert {c.policy_id for c in claim(engine, "w1", now=retry_at)} == {"p-two"}
+    with Session(engine) as session:
+        assert next_due_at(session) == NOW + timedelta(minutes=3) + LEASE  # the leases
+        assert waiting_jobs(session, now=retry_at) == [
+            WaitingJobs(WaitReason.POLICY_PAUSED, 3, "p-one")
+        ]
+    with session_scope(engine) as session:
+        resume_policy(session, policy_id="p-one", actor="admin", now=retry_at)
+    with Session(engine) as session:
+        assert pending_count(session, now=retry_at) == (3, 0)
+        assert waiting_jobs(session, now=retry_at) == []
