@@ -26,12 +26,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Engine,
     and_,
-    bindparam,
     delete,
+    exists,
     false,
     func,
+    literal,
     or_,
     select,
     text,
@@ -72,8 +74,7 @@ _POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on 
 # cheaper than picking out the touched employees (for a recorded day and a report alike).
 _EVERYONE_SHARE = 0.2
 _EVERYONE_AT_LEAST = 1000
-_KEY = ("employee_id", "policy_id")
-_VALUES = tuple(name for name in STORED if name not in _KEY)
+_VALUES = tuple(name for name in STORED if name not in ("employee_id", "policy_id"))
 _STAMPS = (
     _AUDIT.c.at,
     Consent.__table__.c.requested_at,  # type: ignore[attr-defined]
@@ -140,8 +141,7 @@ class _Step:
 
 def _record_next_day(session: Session, *, now: datetime) -> _Step:
     """Record the next finished day with changes, or move the mark over days without any."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_HISTORY_LOCK})
+    _begin_recording(session)
     last_day = (now - GRACE).date() - timedelta(days=1)
     head = _head(session)
     mark = _read_mark(session)
@@ -167,44 +167,68 @@ def _record_next_day(session: Session, *, now: datetime) -> _Step:
     return _Step(day, employees, rewound_to)
 
 
+def _begin_recording(session: Session) -> None:
+    """One recording at a time, all of it or nothing.
+
+    On SQLite the transaction is begun explicitly: Python's driver begins one implicitly only
+    before a statement starting INSERT, UPDATE or DELETE, and a derivation as of a moment
+    inserts from a query starting WITH, which would otherwise commit on its own.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_HISTORY_LOCK})
+    else:
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
 def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
     """Derive, as of the day's end, the employees touched since `after`; store what differs.
 
-    Returns how many employees were derived again."""
+    All in SQL, so a day that touched everyone costs two statements, not 200,000 rows
+    through Python. A derivation as of a later moment covers everyone an earlier one did
+    (campaigns, consents and exemptions are never removed), so rows only change or appear:
+    the changed and new ones are inserted from this day, then the rows they replace are
+    closed. Returns how many employees were derived again.
+    """
     touched = _touched(session, after=after, through=end_of(day))
     ids = None if touched is None else touched.ids
     derived = derived_statuses(session, as_of=end_of(day), employee_ids=ids)
-    new: dict[tuple[int, str], tuple[Any, ...]] = {}
-    if derived is not None:
-        for row in session.execute(derived).mappings():
-            new[(row["employee_id"], row["policy_id"])] = tuple(row[name] for name in _VALUES)
-    standing = select(HISTORY).where(HISTORY.c.valid_until.is_(None))
-    if ids is not None:
-        standing = standing.where(HISTORY.c.employee_id.in_(ids))
-    old = {
-        (row["employee_id"], row["policy_id"]): tuple(row[name] for name in _VALUES)
-        for row in session.execute(standing).mappings()
-    }
-    ended = [{"e": key[0], "p": key[1]} for key, values in old.items() if new.get(key) != values]
-    started = [
-        {**dict(zip(_KEY, key, strict=True)), **dict(zip(_VALUES, values, strict=True))}
-        for key, values in new.items()
-        if old.get(key) != values
-    ]
-    if ended:
-        session.execute(
-            update(HISTORY)
-            .where(
-                HISTORY.c.employee_id == bindparam("e"),
-                HISTORY.c.policy_id == bindparam("p"),
-                HISTORY.c.valid_until.is_(None),
-            )
-            .values(valid_until=day),
-            ended,
+    if derived is None:
+        return 0
+    d = derived.subquery("derived")
+    standing = HISTORY.alias("standing")
+    unchanged = exists().where(
+        standing.c.employee_id == d.c.employee_id,
+        standing.c.policy_id == d.c.policy_id,
+        standing.c.valid_until.is_(None),
+        *(standing.c[name].is_not_distinct_from(d.c[name]) for name in _VALUES),
+    )
+    session.execute(
+        HISTORY.insert().from_select(
+            [*STORED, "valid_from"],
+            select(*(d.c[name] for name in STORED), literal(day, Date)).where(~unchanged),
         )
-    if started:
-        session.execute(HISTORY.insert().values(valid_from=day), started)
-    return len({employee for employee, _ in new} | {employee for employee, _ in old})
+    )
+    replaced = HISTORY.alias("replaced")
+    closing = (
+        update(HISTORY)
+        .where(
+            HISTORY.c.valid_until.is_(None),
+            HISTORY.c.valid_from < day,
+            exists().where(
+                replaced.c.employee_id == HISTORY.c.employee_id,
+                replaced.c.policy_id == HISTORY.c.policy_id,
+                replaced.c.valid_from == day,
+            ),
+        )
+        .values(valid_until=day)
+    )
+    if ids is not None:
+        closing = closing.where(HISTORY.c.employee_id.in_(ids))
+    session.execute(closing)
+    if touched is not None:
+        return touched.count
+    everyone: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
+    return everyone
 
 
 @dataclass(frozen=True)

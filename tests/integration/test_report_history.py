@@ -27,7 +27,9 @@ from orchestrator.reports.history import (
     end_of,
     history_statuses,
 )
+from orchestrator.reports.models import StatusHistoryMark
 from orchestrator.reports.statuses import Scope, all_statuses
+from orchestrator.worker.loop import scheduler_pass
 from tests.integration.test_report_projection import COLUMNS
 from tests.integration.test_reports import (
     CONFIG,
@@ -45,6 +47,7 @@ from tests.integration.test_reports import (
     build_fleet,
 )
 
+_MARK = StatusHistoryMark.__table__  # type: ignore[attr-defined]
 LATER = NOW + timedelta(days=2)  # when the catch-ups run: every day of the fleet has ended
 MOMENTS = [
     *(end_of(T0.date() + timedelta(days=n)) for n in range(-2, 21)),
@@ -175,3 +178,15 @@ def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
     done = catch_up_status_history(fleet.engine, now=LATER)
     assert done.through_day is not None and done.through_day > T_RUN.date()
     assert isinstance(done.through_day, date)
+
+
+def test_the_workers_scheduler_records_one_day_per_pass(fleet: Fleet) -> None:
+    def through() -> date | None:
+        with Session(fleet.engine) as session:
+            found: date | None = session.execute(select(_MARK.c.through_day)).scalar()
+        return found
+
+    scheduler_pass(fleet.engine, settings=fleet.settings, policies=POLICIES, worker="w", now=LATER)
+    assert through() == (T0 - timedelta(days=1)).date()  # the directory import's day
+    scheduler_pass(fleet.engine, settings=fleet.settings, policies=POLICIES, worker="w", now=LATER)
+    assert through() == T0.date()
