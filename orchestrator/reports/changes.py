@@ -26,7 +26,7 @@ _EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
 
 # The subjects whose events may change someone's status (each is mapped to employees), and
 # those whose events change none: the directory and evidence purges (joined when a report
-# runs), sign-ins, mail and policy health. An event about any other subject means deriving
+# runs), sign-ins, mail, policy health and run warnings (a job's own events say its outcome). An event about any other subject means deriving
 # everyone again, to be safe.
 AFFECTING = ("consent", "job", "exemption", "campaign")
 UNRELATED = frozenset(
@@ -39,6 +39,7 @@ UNRELATED = frozenset(
         "evidence_store",
         "mail",
         "policy",
+        "run",
     }
 )
 
