@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Integer, Select, and_, cast, select, union
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    and_,
+    cast,
+    select,
+    union,
+)
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
@@ -26,8 +36,8 @@ _EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
 
 # The subjects whose events may change someone's status (each is mapped to employees), and
 # those whose events change none: the directory and evidence purges (joined when a report
-# runs), sign-ins, mail, policy health and run warnings (a job's own events say its outcome). An event about any other subject means deriving
-# everyone again, to be safe.
+# runs), sign-ins, mail, policy health and run warnings (a job's own events say its
+# outcome). An event about any other subject means deriving everyone again, to be safe.
 AFFECTING = ("consent", "job", "exemption", "campaign")
 UNRELATED = frozenset(
     {
@@ -56,10 +66,8 @@ def events_between_times(after: datetime | None, through: datetime) -> ColumnEle
     return and_(_AUDIT.c.at > after, _AUDIT.c.at <= through)
 
 
-def _subject_ids(subject_type: str, events: ColumnElement[bool]) -> Select[Any]:
-    return select(cast(_AUDIT.c.subject_id, Integer)).where(
-        events, _AUDIT.c.subject_type == subject_type
-    )
+def _subject_ids(subject_type: str, events: CTE) -> Select[Any]:
+    return select(cast(events.c.subject_id, Integer)).where(events.c.subject_type == subject_type)
 
 
 def _between(column: Any, after: datetime | None, through: datetime) -> ColumnElement[bool]:
@@ -82,14 +90,18 @@ def touched_employees(
     subjects = session.execute(select(_AUDIT.c.subject_type).where(events).distinct()).scalars()
     if set(subjects) - UNRELATED - set(AFFECTING):
         return None
-    campaigns = _subject_ids("campaign", events)
+    # The events are picked out once (by number or by time, whichever the condition uses),
+    # then sorted by subject; looking them up by subject first would read every event of
+    # that type.
+    found = select(_AUDIT.c.subject_type, _AUDIT.c.subject_id).where(events).cte("events")
+    campaigns = _subject_ids("campaign", found)
     # A campaign's own events (launched, paused, resumed, cancelled, completed) may change
     # jobs in bulk under one event, so they concern everyone the campaign asked.
     selects: list[Select[Any]] = [
-        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.id.in_(_subject_ids("consent", events))),
-        select(_JOBS.c.employee_id).where(_JOBS.c.id.in_(_subject_ids("job", events))),
+        select(_CONSENTS.c.employee_id).where(_CONSENTS.c.id.in_(_subject_ids("consent", found))),
+        select(_JOBS.c.employee_id).where(_JOBS.c.id.in_(_subject_ids("job", found))),
         select(_EXEMPTIONS.c.employee_id).where(
-            _EXEMPTIONS.c.id.in_(_subject_ids("exemption", events))
+            _EXEMPTIONS.c.id.in_(_subject_ids("exemption", found))
         ),
         select(_CONSENTS.c.employee_id).where(_CONSENTS.c.campaign_id.in_(campaigns)),
         select(_EXEMPTIONS.c.employee_id).where(_EXEMPTIONS.c.campaign_id.in_(campaigns)),

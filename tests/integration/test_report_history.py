@@ -106,7 +106,7 @@ def test_every_day_end_and_moment_between_equals_the_log(
         standing = session.execute(
             select(func.count()).where(HISTORY.c.valid_until.is_(None))
         ).scalar_one()
-    assert standing == len(_rows(Session(fleet.engine), NOW, recorded=False))
+        assert standing == len(_rows(session, NOW, recorded=False))
     assert stored < 3 * standing
 
     _no_fallback(monkeypatch)
