@@ -135,7 +135,10 @@ def run_task(
     context.set_default_timeout(options.action_timeout_ms)
     context.set_default_navigation_timeout(options.navigation_timeout_ms)
     if options.trace_on_failure:
-        context.tracing.start(snapshots=True, screenshots=False)
+        # No DOM snapshots: they cost two page round trips per call for every task, and only
+        # a failed task's trace is kept. A failure adds the page's DOM and accessibility tree
+        # as they stood then (see EvidenceWriter.trace), beside the action log and network.
+        context.tracing.start(snapshots=False, screenshots=False)
     evidence = EvidenceWriter(task.evidence_dir, task.task_id)
     run = _Run(task=task, page=context.new_page(), options=options, evidence=evidence)
     _guard_deny_list(context, run)
@@ -656,7 +659,7 @@ def _failed(run: _Run, started: datetime, failure: StepFailure, context: Browser
     with suppress(PlaywrightError):  # the page may be gone; the trace still tells
         run.evidence.screenshot(run.page, "failure_screenshot")
     if run.options.trace_on_failure:
-        run.evidence.trace(context)
+        run.evidence.trace(context, run.page)
         run.trace_kept = True
     outcome = _finish(run, started, OutcomeStatus.FAILED, reason)
     return replace(outcome, transient=transient, retry_after_seconds=failure.retry_after)

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from orchestrator.automation.outcomes import EvidenceFile
+
+# Where a failure trace holds the page as it stood when the task failed.
+FAILURE_DOM = "failure/page.html"
+FAILURE_ARIA = "failure/page.aria.yml"
 
 
 def sha256_of(path: Path) -> str:
@@ -65,8 +72,17 @@ class EvidenceWriter:
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         self._keep(kind, path, url)
 
-    def trace(self, context: BrowserContext) -> None:
-        """Stop the context's Playwright trace and keep it (failures only)."""
+    def trace(self, context: BrowserContext, page: Page) -> None:
+        """Stop the context's Playwright trace and keep it (failures only), with the page's
+        DOM and accessibility tree at the failure inside it: what a policy author needs to
+        see why a control was not found, without paying for DOM snapshots on every task."""
+        page_state: dict[str, str] = {}
+        with suppress(PlaywrightError):  # the page may be gone; the action log still tells
+            page_state[FAILURE_DOM] = page.content()
+            page_state[FAILURE_ARIA] = page.locator("body").aria_snapshot()
         path = self._path("trace.zip")
         context.tracing.stop(path=path)
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, text in page_state.items():
+                archive.writestr(name, text)
         self._keep("trace", path, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,22 @@ def test_absent_setting_fails_closed(run) -> None:
     assert "no element matches 'training_toggle'" in outcome.message
     assert outcome.step == "steps[1].ensure"
     assert state.toggles["data_for_ai_improvement"] is True
+
+
+def test_a_failure_trace_shows_the_page_as_it_stood_when_the_task_failed(
+    run, tmp_path: Path
+) -> None:
+    outcome, _ = run("linkedin-genai-training", Behaviour.SETTING_ABSENT)
+    trace = next(e for e in outcome.evidence if e.kind == "trace")
+    assert_evidence_intact(outcome, tmp_path)
+    with zipfile.ZipFile(tmp_path / trace.path) as archive:
+        names = archive.namelist()
+        dom = archive.read("failure/page.html").decode()
+        tree = archive.read("failure/page.aria.yml").decode()
+    assert "trace.trace" in names  # still a Playwright trace: the actions and their errors
+    assert "This setting is not available in your region." in dom
+    assert "This setting is not available in your region." in tree
+    assert "Use my data for training" not in tree
 
 
 def test_verify_mode_reports_drift_without_clicking(run) -> None:
