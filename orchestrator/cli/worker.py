@@ -16,7 +16,7 @@ from orchestrator.cli.context import console, engine, settings
 from orchestrator.cli.policies import loaded_policies
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.flows.execute import CycleReport, WorkerConfig
-from orchestrator.jobs.queue import WaitingJobs, WaitReason
+from orchestrator.jobs.queue import what_they_wait_for
 from orchestrator.worker.loop import work
 
 
@@ -95,25 +95,4 @@ def worker_command(
     summary = ", ".join(f"{state} {count}" for state, count in sorted(totals.states.items()))
     console.print(f"{totals.claimed} jobs in {totals.cycles} runs: {summary or 'nothing to do'}.")
     for waiting in totals.left_waiting:
-        console.print(_left_waiting(waiting))
-
-
-def _left_waiting(waiting: WaitingJobs) -> str:
-    """What some jobs left behind wait for, and for a paused policy or campaign, who acts how."""
-    jobs = f"{waiting.count} job{'' if waiting.count == 1 else 's'}"
-    when = f"{waiting.first_due_at:%Y-%m-%d %H:%M} UTC" if waiting.first_due_at else "later"
-    match waiting.reason:
-        case WaitReason.POLICY_PAUSED:
-            return (
-                f"{jobs} wait on paused policy {waiting.subject}; once its page and file are "
-                f"reviewed, resume it with `optout policies resume {waiting.subject}`."
-            )
-        case WaitReason.CAMPAIGN_PAUSED:
-            return (
-                f"{jobs} wait on paused campaign {waiting.subject}; "
-                f"resume it with `optout campaign resume {waiting.subject}`."
-            )
-        case WaitReason.RUN_WINDOW:
-            return f"{jobs} wait for their run window (the first opens {when})."
-        case WaitReason.RETRY:
-            return f"{jobs} wait to be retried (the first at {when})."
+        console.print(what_they_wait_for(waiting))

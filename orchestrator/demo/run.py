@@ -42,6 +42,7 @@ from orchestrator.employees.service import import_directory, list_employees
 from orchestrator.flows.engine_tasks import seed_replica_session
 from orchestrator.flows.execute import CycleReport, WorkerConfig
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.queue import what_they_wait_for
 from orchestrator.migrations import upgrade
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import PolicySet, load_policies
@@ -136,7 +137,7 @@ def run_demo(output_dir: Path, *, console: Console, keep_running: bool = False) 
         answers = _answer_by_email(mail, people, console)
 
         console.rule("5. Opt-outs through ansible-runner and Chromium")
-        jobs = _run_jobs(engine, settings, policies, console)
+        jobs = run_jobs(engine, settings, policies, console)
 
         console.rule("6. Reports and the evidence bundle")
         reports, bundle, problems = _write_reports(engine, settings, policies, output_dir, console)
@@ -284,9 +285,12 @@ def _decide_link(message: EmailMessage) -> str:
     raise OrchestratorError(f"the email to {message['To']} carries no approve link")
 
 
-def _run_jobs(
+def run_jobs(
     engine: Engine, settings: Settings, policies: PolicySet, console: Console
 ) -> dict[str, int]:
+    """Work the queue until nothing is due soon; say how each run went, how many jobs ended in
+    each state, and what the jobs left behind wait for (and who can release them)."""
+
     def show(report: CycleReport, due: int, later: int) -> None:
         states = ", ".join(f"{state} {count}" for state, count in sorted(report.states.items()))
         console.print(
@@ -313,6 +317,8 @@ def _run_jobs(
         + ", ".join(f"{state} {count}" for state, count in sorted(jobs.items())),
         highlight=False,
     )
+    for waiting in totals.left_waiting:
+        console.print(what_they_wait_for(waiting), highlight=False)
     return {str(state): int(count) for state, count in jobs.items()}
 
 

@@ -1,12 +1,12 @@
 """One worker cycle: claim due jobs, run them across the fleet in one ansible-runner run, record.
 
-Three short transactions around the slow part: claim (and requeue what dead workers left),
-read what the tasks need, then — with no transaction open while browsers work — one run of
-`playbooks/optout.yml` over the employees' fleet hosts, a heartbeat keeping the leases alive
-until the batch is recorded, and finally one transaction per job recording its outcome,
-evidence and audit events. The steps are separate (`claim_batch`, then the `BatchRun`'s
-`start`, `wait` and `record`) so that the worker can record one batch while the next one runs;
-`run_cycle` does them one after the other.
+Three short transactions around the slow part: claim (after adopting or requeuing what dead
+workers left, and closing their runs), read what the tasks need, then — with no transaction
+open while browsers work — one run of `playbooks/optout.yml` over the employees' fleet hosts,
+a heartbeat keeping the leases alive until the batch is recorded, and finally one transaction
+per job recording its outcome, evidence and audit events. The steps are separate
+(`claim_batch`, then the `BatchRun`'s `start`, `wait` and `record`) so that the worker can
+record one batch while the next one runs; `run_cycle` does them one after the other.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import random
 import shutil
 import tarfile
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from orchestrator.employees.models import Employee
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.evidence.service import EvidenceIntegrityError, evidence_for_job, keep_evidence
 from orchestrator.flows.engine_tasks import engine_task
-from orchestrator.jobs.models import Job, JobPurpose, JobState, Run
+from orchestrator.jobs.models import WORKER_DIED, Job, JobPurpose, JobState, Run, RunStatus
 from orchestrator.jobs.queue import (
     JobClaim,
     JobResult,
@@ -57,7 +58,10 @@ from orchestrator.runner.ansible import (
     FleetHost,
     PlaybookRun,
     RunResult,
+    fetched_archives,
+    has_ended,
     new_private_data_dir,
+    read_run,
     start_playbook,
     still_running,
 )
@@ -291,82 +295,189 @@ class _Heartbeat:
             self._thread.join()
 
 
+class _UnreadableArchiveError(Exception):
+    """A host's result archive that cannot be read: truncated, not a gzip'd tar, a bad member."""
+
+
 def _read_archive(path: Path, into: Path) -> dict[str, Outcome]:
     """Unpack a host's archive afresh (evidence may have been moved out before); by task id."""
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    with tarfile.open(path) as archive:
-        archive.extractall(into, filter="data")  # refuses links and paths leaving `into`
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            archive.extractall(into, filter="data")  # refuses links and paths leaving `into`
+    except EOFError as exc:
+        raise _UnreadableArchiveError("it is truncated") from exc
+    except (tarfile.TarError, OSError, zlib.error) as exc:
+        raise _UnreadableArchiveError(str(exc) or type(exc).__name__) from exc
     outcomes = {}
-    for path in into.glob("*/outcome.json"):
-        outcome = outcome_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    for found in into.glob("*/outcome.json"):
+        try:
+            outcome = outcome_from_dict(json.loads(found.read_text(encoding="utf-8")))
+        except (KeyError, TypeError, ValueError) as exc:
+            member = found.relative_to(into).as_posix()
+            raise _UnreadableArchiveError(
+                f"{member} is not an outcome ({type(exc).__name__}: {exc})"
+            ) from exc
         outcomes[outcome.task_id] = outcome
     return outcomes
 
 
-def _unpack_run(private_data_dir: Path) -> tuple[dict[str, Outcome], dict[str, Path]]:
-    """Every outcome the run's hosts sent back (by task id), and where its files are."""
-    outcomes: dict[str, Outcome] = {}
-    sources: dict[str, Path] = {}
-    for archive in sorted((private_data_dir / "results").glob("*.tar.gz")):
-        unpacked = private_data_dir / "unpacked" / archive.name.removesuffix(".tar.gz")
-        for task_id, outcome in _read_archive(archive, unpacked).items():
-            outcomes[task_id] = outcome
-            sources[task_id] = unpacked
-    return outcomes, sources
+@dataclass
+class _Unpacked:
+    """What a run's hosts sent back: outcomes by task id, where each one's files are, and
+    per host, why its archive could not be read."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
-def _adopt_orphaned_results(
+def _unpack_run(private_data_dir: Path, archives: Mapping[str, Path]) -> _Unpacked:
+    """Read the archives the run fetched whole (by host); one that cannot be read costs only
+    its own host's outcomes, which are then retried."""
+    unpacked = _Unpacked()
+    for host, archive in sorted(archives.items()):
+        into = private_data_dir / "unpacked" / host
+        try:
+            outcomes = _read_archive(archive, into)
+        except _UnreadableArchiveError as exc:
+            unpacked.unreadable[host] = f"its result archive could not be read: {exc}"
+            continue
+        unpacked.outcomes.update(outcomes)
+        unpacked.sources.update(dict.fromkeys(outcomes, into))
+    return unpacked
+
+
+def _archives(run_result: RunResult) -> dict[str, Path]:
+    """The archives the run fetched whole, by host."""
+    return {name: host.archive for name, host in run_result.hosts.items() if host.archive}
+
+
+def _host_failure(host: str, *, unpacked: _Unpacked, run_result: RunResult | None) -> JobResult:
+    """The retryable result of a job whose outcome did not come back from its host."""
+    reason = unpacked.unreadable.get(host)
+    if reason is None and run_result is not None and host in run_result.hosts:
+        reason = run_result.hosts[host].error
+    return JobResult(
+        "failed", f"fleet host {host}: {reason or 'no outcome came back'}", transient=True
+    )
+
+
+def _recover_orphaned_runs(
     session: Session, *, settings: Settings, config: ConsentConfig, now: datetime
 ) -> set[int]:
-    """Record what a dead worker's run finished after all, instead of running it again.
+    """Record what dead workers' runs finished after all, instead of running it again, and
+    close those runs; returns the jobs whose run is still at work (to be waited for).
 
     A worker killed mid-run leaves its ansible-playbook running; its hosts start no task after
     the batch's deadline, which falls before the lease expires, so by the time a lease has
     expired the run has finished and fetched its results. Adopting them is what keeps a form
-    from being submitted twice.
+    from being submitted twice. A run that ended gives every job its outcome or its host's
+    failure; one that never said how it ended (its process died too, or it ran on a machine
+    this one cannot see) is closed as abandoned, and `requeue_expired` puts back the jobs
+    that got nothing from it.
     """
     expired = session.exec(
         select(Job, Run)
         .join(Run, col(Run.id) == col(Job.run_id))
         .where(Job.state == JobState.RUNNING, col(Job.lease_expires_at) < now)
     ).all()
-    unpacked: dict[int, tuple[dict[str, Outcome], dict[str, Path]]] = {}
-    waiting: set[int] = set()
+    by_run: dict[int, tuple[Run, list[Job]]] = {}
     for job, run in expired:
-        if run.private_data_dir is None or run.id is None or job.id is None:
-            continue
-        if still_running(Path(run.private_data_dir)):
-            waiting.add(job.id)  # its orphaned run is still at work: wait for its result
-            continue
-        if run.id not in unpacked:
-            unpacked[run.id] = _unpack_run(Path(run.private_data_dir))
-        outcomes, sources = unpacked[run.id]
-        task_id = f"job-{job.id}-attempt-{job.attempts}"
-        outcome = outcomes.get(task_id)
-        if outcome is None or job.lease_owner is None:
-            continue  # nothing came back: requeue_expired puts the job back
-        claim = JobClaim(
-            job.id,
-            job.employee_id,
-            job.consent_id,
-            job.campaign_id,
-            job.policy_id,
-            job.policy_version,
-            job.purpose,
-            job.attempts,
-        )
-        result = _keep_and_translate(session, claim, outcome, sources[task_id], settings, now)
-        _finish(
-            session,
-            claim,
-            result,
-            worker=job.lease_owner,
-            settings=settings,
-            config=config,
-            now=now,
-        )
+        # A run that was closed already is an earlier attempt's: the job's own run never
+        # started, and it is simply requeued.
+        if run.id is not None and run.status == RunStatus.RUNNING:
+            by_run.setdefault(run.id, (run, []))[1].append(job)
+    waiting: set[int] = set()
+    for run, jobs in by_run.values():
+        private = Path(run.private_data_dir) if run.private_data_dir else None
+        if private is not None and still_running(private):
+            waiting.update(job.id for job in jobs if job.id is not None)
+            continue  # its orphaned run is still at work: wait for its result
+        ended: RunResult | None = None  # how the run ended, if it said so
+        unpacked = _Unpacked()
+        if private is not None:
+            run_result = read_run(private)
+            unpacked = _unpack_run(private, _archives(run_result))
+            ended = run_result if has_ended(private) else None
+        for job in jobs:
+            _adopt_job(
+                session,
+                job,
+                unpacked=unpacked,
+                ended=ended,
+                settings=settings,
+                config=config,
+                now=now,
+            )
+        _close_orphaned_run(session, run, ended=ended, now=now)
     return waiting
+
+
+def _adopt_job(
+    session: Session,
+    job: Job,
+    *,
+    unpacked: _Unpacked,
+    ended: RunResult | None,
+    settings: Settings,
+    config: ConsentConfig,
+    now: datetime,
+) -> None:
+    """Record a dead worker's job as its run left it; leave it to be requeued if the run
+    said nothing about it (it never said how it ended, and its host sent back nothing)."""
+    # A running job has both.
+    assert job.id is not None
+    assert job.lease_owner is not None
+    claim = JobClaim(
+        job.id,
+        job.employee_id,
+        job.consent_id,
+        job.campaign_id,
+        job.policy_id,
+        job.policy_version,
+        job.purpose,
+        job.attempts,
+    )
+    outcome = unpacked.outcomes.get(_task_id(claim))
+    if outcome is not None:
+        source = unpacked.sources[_task_id(claim)]
+        result = _keep_and_translate(session, claim, outcome, source, settings, now)
+    else:
+        employee = session.get(Employee, job.employee_id)
+        assert employee is not None  # a foreign key guarantees it
+        host = _fleet_host(employee.fleet_host).name
+        if ended is None and host not in unpacked.unreadable:
+            return
+        result = _host_failure(host, unpacked=unpacked, run_result=ended)
+    _finish(
+        session, claim, result, worker=job.lease_owner, settings=settings, config=config, now=now
+    )
+
+
+def _close_orphaned_run(
+    session: Session, run: Run, *, ended: RunResult | None, now: datetime
+) -> None:
+    """End a dead worker's run: how it ended and that its worker died, or abandoned."""
+    if ended is None:
+        status = RunStatus.ABANDONED.value
+    else:
+        status = ended.status + WORKER_DIED
+        run.return_code = ended.return_code
+        if ended.event_log is not None:
+            run.event_log_path = str(ended.event_log)
+    run.status, run.finished_at = status, now
+    session.add(run)
+    record(
+        session,
+        actor="system:queue",
+        action="run.abandoned" if ended is None else "run.adopted",
+        subject_type="run",
+        subject_id=run.id or 0,
+        data={"worker": run.worker, "status": status},
+        now=now,
+    )
 
 
 class BatchRun:
@@ -397,8 +508,7 @@ class BatchRun:
         )
         self._playbook: PlaybookRun | None = None
         self.run_result: RunResult | None = None
-        self._outcomes: dict[str, Outcome] = {}
-        self._sources: dict[str, Path] = {}
+        self._unpacked = _Unpacked()
 
     def start(self, *, settings: Settings, pacing: PaceCarry | None = None) -> None:
         """Start the run over the batch's hosts (nothing to start if every result is decided)."""
@@ -436,12 +546,15 @@ class BatchRun:
             return
         if self._playbook.wait_for_archives():
             self.run_result = self._playbook.wait()
+            archives = _archives(self.run_result)
+        else:
+            archives = fetched_archives(self.private_data_dir)
         if pacing is not None:
             pacing.ran(
                 {task.policy.policy.platform for _, task in self.tasks.values()},
                 ended=self._clock(),
             )
-        self._outcomes, self._sources = _unpack_run(self.private_data_dir)
+        self._unpacked = _unpack_run(self.private_data_dir, archives)
 
     def _result(self, claim: JobClaim) -> JobResult:
         """The job's result as the run left it, before its evidence is checked."""
@@ -449,14 +562,10 @@ class BatchRun:
         if decided is not None:
             return decided
         host, _ = self.tasks[claim.job_id]
-        outcome = self._outcomes.get(_task_id(claim))
+        outcome = self._unpacked.outcomes.get(_task_id(claim))
         if outcome is not None:
             return result_of(outcome)
-        reasons = self.run_result.hosts if self.run_result else {}
-        reason = reasons[host.name].error if host.name in reasons else None
-        return JobResult(
-            "failed", f"fleet host {host.name}: {reason or 'no outcome came back'}", transient=True
-        )
+        return _host_failure(host.name, unpacked=self._unpacked, run_result=self.run_result)
 
     @property
     def may_pause_a_policy(self) -> bool:
@@ -487,11 +596,11 @@ class BatchRun:
             for claim in self.claims:
                 with session_scope(engine) as session:
                     ran = claim.job_id not in self.decided
-                    outcome = self._outcomes.get(_task_id(claim)) if ran else None
+                    outcome = self._unpacked.outcomes.get(_task_id(claim)) if ran else None
                     if outcome is None:
                         result = self._result(claim)
                     else:
-                        source = self._sources[_task_id(claim)]
+                        source = self._unpacked.sources[_task_id(claim)]
                         result = _keep_and_translate(
                             session, claim, outcome, source, settings, clock()
                         )
@@ -520,7 +629,7 @@ class BatchRun:
         with session_scope(engine) as session:
             finished = session.get(Run, self.run_id)
             assert finished is not None
-            finished.status = run_result.status if run_result else "not_needed"
+            finished.status = run_result.status if run_result else RunStatus.NOT_NEEDED
             finished.return_code = run_result.return_code if run_result else None
             if run_result and run_result.event_log:
                 finished.event_log_path = str(run_result.event_log)
@@ -555,7 +664,7 @@ def claim_batch(
     """Adopt or requeue what dead workers left, claim a batch and prepare its tasks and run."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
-        waiting = _adopt_orphaned_results(session, settings=settings, config=config, now=clock())
+        waiting = _recover_orphaned_runs(session, settings=settings, config=config, now=clock())
         requeue_expired(session, now=clock(), keep=waiting)
         claims = claim_jobs(
             session,
@@ -576,7 +685,7 @@ def claim_batch(
     with session_scope(engine) as session:
         run = Run(
             worker=worker.name,
-            status="running",
+            status=RunStatus.RUNNING,
             job_count=len(claims),
             private_data_dir=str(private),
             started_at=clock(),

@@ -34,6 +34,19 @@ class JobPurpose(StrEnum):
     VERIFY = "verify"
 
 
+class RunStatus(StrEnum):
+    """A run's states of our own. An ended run otherwise carries ansible-runner's word for
+    how it ended (successful, failed, timeout, canceled, error), followed by
+    `WORKER_DIED` when another worker recorded it after its own worker died."""
+
+    RUNNING = "running"
+    NOT_NEEDED = "not_needed"  # every job's result was decided without running anything
+    ABANDONED = "abandoned"  # its worker died and the run never said how it ended
+
+
+WORKER_DIED = " (worker died)"
+
+
 class Run(SQLModel, table=True):
     """One ansible-runner execution over a batch of jobs, with where its event log is kept."""
 

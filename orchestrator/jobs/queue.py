@@ -343,6 +343,28 @@ class WaitingJobs:
     first_due_at: datetime | None = None  # for the clock's waits: when the first falls due
 
 
+def what_they_wait_for(waiting: WaitingJobs) -> str:
+    """What some jobs left behind wait for, and for a paused policy or campaign, who acts how
+    (one wording for every surface that stops with jobs left: the worker command, the demo)."""
+    jobs = f"{waiting.count} job{'' if waiting.count == 1 else 's'}"
+    when = f"{waiting.first_due_at:%Y-%m-%d %H:%M} UTC" if waiting.first_due_at else "later"
+    match waiting.reason:
+        case WaitReason.POLICY_PAUSED:
+            return (
+                f"{jobs} wait on paused policy {waiting.subject}; once its page and file are "
+                f"reviewed, resume it with `optout policies resume {waiting.subject}`."
+            )
+        case WaitReason.CAMPAIGN_PAUSED:
+            return (
+                f"{jobs} wait on paused campaign {waiting.subject}; "
+                f"resume it with `optout campaign resume {waiting.subject}`."
+            )
+        case WaitReason.RUN_WINDOW:
+            return f"{jobs} wait for their run window (the first opens {when})."
+        case WaitReason.RETRY:
+            return f"{jobs} wait to be retried (the first at {when})."
+
+
 def waiting_jobs(session: Session, *, now: datetime) -> list[WaitingJobs]:
     """Open jobs with a standing consent that no claim takes now, grouped by what they wait
     for; a job held by both a paused campaign and a paused policy counts for the campaign."""

@@ -180,10 +180,15 @@ def run_playbook(
     ).wait()
 
 
+def has_ended(private_data_dir: Path) -> bool:
+    """Whether the run wrote how it ended (its process may have died before it could)."""
+    return (private_data_dir / RUN_OUTCOME).exists()
+
+
 def still_running(private_data_dir: Path) -> bool:
     """Whether the run is known to be still going: its process lives on this machine and has
     not written its outcome yet. A run on another machine cannot be asked, so it is not."""
-    if (private_data_dir / RUN_OUTCOME).exists():
+    if has_ended(private_data_dir):
         return False
     try:
         process = json.loads((private_data_dir / RUN_PROCESS).read_text(encoding="utf-8"))
@@ -200,8 +205,33 @@ def still_running(private_data_dir: Path) -> bool:
     return True
 
 
-def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:
-    """The result of a finished run, from its files: status, per-host archives and problems."""
+def fetched_archives(private_data_dir: Path) -> dict[str, Path]:
+    """The result archives the run has fetched whole so far, by host. A fetch checks the
+    archive's checksum before it counts, so a file that a fetch cut short is never listed."""
+    marks = private_data_dir / FETCHED
+    if not marks.is_dir():
+        return {}
+    return {
+        mark.name: private_data_dir / "results" / f"{mark.name}.tar.gz" for mark in marks.iterdir()
+    }
+
+
+def _started_hosts(private_data_dir: Path) -> list[str]:
+    """The hosts the run was started on, from its spec (none if it never got that far)."""
+    try:
+        spec = json.loads((private_data_dir / RUN_SPEC).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return list(spec["inventory"]["all"]["hosts"])
+
+
+def read_run(private_data_dir: Path, *, hosts: list[str] | None = None) -> RunResult:
+    """The result of a finished run, from its files: status, per-host archives and problems.
+
+    Only archives the run fetched whole count; `hosts` defaults to those it was started on.
+    """
+    if hosts is None:
+        hosts = _started_hosts(private_data_dir)
     outcome_file = private_data_dir / RUN_OUTCOME
     if outcome_file.exists():
         outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
@@ -219,12 +249,13 @@ def read_run(private_data_dir: Path, *, hosts: list[str]) -> RunResult:
             for path in sorted(events_dir.glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
         ]
     problems = _host_problems(events)
-    fetched = _hosts_fetched(events)
+    # The marks also count when the run's process died before it could say how it ended.
+    fetched = _hosts_fetched(events) | fetched_archives(private_data_dir).keys()
     results: dict[str, HostResult] = {}
     for name in hosts:
         archive = private_data_dir / "results" / f"{name}.tar.gz"
         problem = problems.get(name)
-        if archive.exists() and (problem is None or name in fetched):
+        if name in fetched and archive.exists():
             # The play stops a host at its first failure, so a problem of a host whose archive
             # arrived came later: its clean-up failed, and the outcomes stand.
             results[name] = HostResult(name, archive, warning=problem[1] if problem else None)

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import verify_chain
 from orchestrator.core.db import session_scope
+from orchestrator.core.settings import Settings
 from orchestrator.employees.service import import_directory
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.engine_tasks import seed_replica_session
@@ -27,6 +28,7 @@ from orchestrator.notifications.webhook import SIGNATURE_HEADER, sign
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
+from tests.e2e.conftest import Replica
 from tests.support import Clock, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
@@ -219,6 +221,32 @@ def test_a_changed_page_pauses_the_policy_and_tells_the_admins(
         assert all(email in summary.text_body for email in emails[:2])
 
 
+def _one_employee_with_playbooks(
+    playbooks: Path,
+    *,
+    email: str,
+    policies: tuple[str, ...],
+    replica: Replica,
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
+) -> Settings:
+    """Settings whose worker runs the given (altered) play, and one employee consenting to
+    the given policies."""
+    settings = worker_settings(
+        tmp_path, database_url=database_url, replica_url=replica.base_url, playbooks_dir=playbooks
+    )
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={email: ()},
+        policies={policy: POLICIES.get(policy).version for policy in policies},
+        now=NOW,
+    )
+    return settings
+
+
 def _playbooks_whose_clean_up_fails(into: Path) -> Path:
     """The shipped play with one change: its clean-up task fails on the host (after removing
     the work directory), as when a host's temporary directory cannot be emptied."""
@@ -236,19 +264,14 @@ def test_a_host_whose_clean_up_fails_after_its_archive_arrived_keeps_its_outcome
     replica, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     email = f"{'pg' if database_url.startswith('postgresql') else 'lite'}-untidy@example.com"
-    settings = worker_settings(
-        tmp_path,
+    settings = _one_employee_with_playbooks(
+        _playbooks_whose_clean_up_fails(tmp_path / "playbooks"),
+        email=email,
+        policies=(TOGGLE, FORM),
+        replica=replica,
+        engine=engine,
         database_url=database_url,
-        replica_url=replica.base_url,
-        playbooks_dir=_playbooks_whose_clean_up_fails(tmp_path / "playbooks"),
-    )
-    factories.consenting_employees(
-        engine,
-        replica_url=replica.base_url,
-        secret=settings.secret(),
-        people={email: ()},
-        policies={TOGGLE: POLICIES.get(TOGGLE).version, FORM: POLICIES.get(FORM).version},
-        now=NOW,
+        tmp_path=tmp_path,
     )
     clock = Clock(NOW)
     worker = WorkerConfig(name="test-worker", batch_size=10, forks=1)
@@ -279,3 +302,51 @@ def test_a_host_whose_clean_up_fails_after_its_archive_arrived_keeps_its_outcome
         in (warning.data["warning"])
     )
     assert run.status == "failed"  # Ansible's word for the play; its event log shows the task
+
+
+def _playbooks_that_send_back_a_truncated_archive(into: Path) -> Path:
+    """The shipped play with one change: the host cuts its result archive short before it is
+    fetched, so the fetch (checksum and all) brings back a whole copy of a broken archive."""
+    shipped = (REPO / "playbooks" / "optout.yml").read_text(encoding="utf-8")
+    fetch = "        - name: Bring the outcomes and evidence back to the controller\n"
+    assert shipped.count(fetch) == 1, "the play's fetch task changed; update this test"
+    damage = (
+        "        - name: Cut the archive short\n"
+        "          ansible.builtin.command:\n"
+        "            argv: [truncate, --size=200, '{{ optout_work.path }}/result.tar.gz']\n"
+        "          changed_when: true\n\n"
+    )
+    into.mkdir()
+    (into / "optout.yml").write_text(shipped.replace(fetch, damage + fetch), encoding="utf-8")
+    return into
+
+
+def test_a_host_whose_archive_cannot_be_read_has_its_jobs_retried_and_the_worker_goes_on(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    settings = _one_employee_with_playbooks(
+        _playbooks_that_send_back_a_truncated_archive(tmp_path / "playbooks"),
+        email=f"{'pg' if database_url.startswith('postgresql') else 'lite'}-broken@example.com",
+        policies=(TOGGLE,),
+        replica=replica,
+        engine=engine,
+        database_url=database_url,
+        tmp_path=tmp_path,
+    )
+    clock = Clock(NOW)
+    worker = WorkerConfig(name="test-worker", batch_size=10, forks=1)
+
+    report = run_cycle(engine, settings=settings, policies=POLICIES, worker=worker, clock=clock)
+
+    assert report.states == {JobState.QUEUED: 1}
+    with Session(engine) as session:
+        job = session.exec(select(Job)).one()
+        assert session.exec(select(Run)).one().status == "successful"
+    assert job.last_error == (
+        "fleet host localhost: its result archive could not be read: it is truncated"
+    )
+    assert job.next_attempt_at > NOW
+    # The worker goes on: the next cycle finds nothing due yet instead of failing again.
+    assert run_cycle(
+        engine, settings=settings, policies=POLICIES, worker=worker, clock=clock
+    ) == CycleReport(claimed=0)

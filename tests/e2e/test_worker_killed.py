@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL mid-batch, then another started: every job ends exactly once."""
+"""Workers that die mid-batch: the next worker ends every job exactly once and closes the run."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, func, select
 
 from orchestrator.audit.models import AuditEvent
-from orchestrator.core.db import make_engine
+from orchestrator.core.db import make_engine, session_scope
 from orchestrator.core.settings import Settings
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.employees.models import Employee
+from orchestrator.flows.execute import WorkerConfig, claim_batch
+from orchestrator.jobs.models import Job, JobState, Run
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
+from orchestrator.worker.loop import work
 from tests import factories
+from tests.support import Clock, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -99,8 +104,77 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
             select(func.count()).where(col(AuditEvent.action) == "job.claimed")
         ).one()
         assert claims == len(jobs)  # nothing was run a second time
+        runs = session.exec(select(Run)).all()
+    # The run outlived its worker; the jobs page tells how it ended, and that its worker died.
+    assert [(run.status, run.finished_at is not None) for run in runs] == [
+        ("successful (worker died)", True)
+    ]
     for email in EMAILS:
         state = replica.client.account_state(Platform.LINKEDIN, email)
         assert state.toggle_changes["data_for_ai_improvement"] == 1
         assert len(state.objection_submissions) == 1
     engine.dispose()
+
+
+def test_a_dead_workers_run_is_adopted_host_by_host_past_a_truncated_archive(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    prefix = "pg" if database_url.startswith("postgresql") else "lite"
+    here, away = f"{prefix}-here@example.com", f"{prefix}-away@example.com"
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url=replica.base_url)
+    toggle = POLICIES.get("linkedin-genai-training")
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people={here: (), away: ()},
+        policies={toggle.policy.id: toggle.version},
+        now=datetime.now(UTC),
+    )
+    with session_scope(engine) as session:  # a laptop that is switched off
+        session.execute(
+            update(Employee).where(col(Employee.email) == away).values(fleet_host="gone.invalid")
+        )
+    clock = Clock(datetime.now(UTC))  # the hosts start no task after the batch's real deadline
+    dying = WorkerConfig(name="dying", forks=2)
+    batch = claim_batch(engine, settings=settings, policies=POLICIES, worker=dying, clock=clock)
+    assert batch is not None
+    batch.start(settings=settings)
+    batch.wait()
+    batch.abandon()  # the worker dies before it records anything; its leases run out
+    # The other host's fetch was cut short, as when the controller's disk fills up.
+    results = batch.private_data_dir / "results"
+    whole = (results / "localhost.tar.gz").read_bytes()
+    (results / "gone.invalid.tar.gz").write_bytes(whole[: len(whole) // 2])
+
+    clock.now += dying.lease + timedelta(seconds=1)
+    totals = work(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        config=WorkerConfig(name="adopting"),
+        until_empty=True,
+        max_wait=timedelta(0),
+        clock=clock,
+    )
+
+    assert totals.claimed == 0  # nothing was run a second time
+    with Session(engine) as session:
+        jobs = {
+            email: job
+            for job, email in session.exec(
+                select(Job, Employee.email).join(Employee, col(Employee.id) == col(Job.employee_id))
+            ).all()
+        }
+        run = session.exec(select(Run)).one()
+    assert (jobs[here].state, jobs[here].outcome, jobs[here].attempts) == (
+        JobState.SUCCEEDED,
+        "changed",
+        1,
+    )
+    assert jobs[away].state == JobState.QUEUED  # retried after a backoff
+    assert (jobs[away].last_error or "").startswith("fleet host gone.invalid: host unreachable")
+    assert (run.status, run.finished_at) == ("failed (worker died)", clock.now)
+    assert replica.client.account_state(Platform.LINKEDIN, here).toggle_changes == {
+        "data_for_ai_improvement": 1
+    }

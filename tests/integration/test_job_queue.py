@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
+from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import verify_chain
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.db import is_postgresql, session_scope
 from orchestrator.core.errors import ConflictError
+from orchestrator.demo.run import run_jobs
 from orchestrator.employees.service import import_directory
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.flows.execute import WorkerConfig, claim_batch
+from orchestrator.jobs.models import Job, JobState, Run, RunStatus
 from orchestrator.jobs.queue import (
     JobResult,
     WaitingJobs,
@@ -31,10 +36,13 @@ from orchestrator.jobs.queue import (
     resume_policy,
     waiting_jobs,
 )
+from orchestrator.policies import load_policies
 from tests import factories
+from tests.support import REPO, worker_settings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
+POLICIES = load_policies(REPO / "policies")
 
 
 def approved_jobs(engine: Engine, count: int, *, policies: tuple[str, ...] = ("p-one",)) -> None:
@@ -271,3 +279,70 @@ def test_a_paused_policys_jobs_wait_for_a_person_not_for_the_clock(engine: Engin
     with Session(engine) as session:
         assert pending_count(session, now=retry_at) == (3, 0)
         assert waiting_jobs(session, now=retry_at) == []
+
+
+def test_a_run_whose_worker_died_without_a_trace_is_closed_as_abandoned(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    with session_scope(engine) as session:
+        import_directory(
+            session,
+            data=b"email,name,department,country\nlost@example.com,L,Ops,DE\n",
+            source="p.csv",
+            actor="t",
+            now=NOW,
+        )
+    factories.approved_jobs(
+        engine, emails=["lost@example.com"], policies={"p-one": "v" * 64}, now=NOW, max_attempts=1
+    )
+    [lost] = claim(engine, "dead-worker")
+    with session_scope(engine) as session:  # its run was on a machine that is gone now
+        run = Run(
+            worker="dead-worker",
+            status=RunStatus.RUNNING,
+            job_count=1,
+            private_data_dir=str(tmp_path / "elsewhere" / "run-1"),
+            started_at=NOW,
+        )
+        session.add(run)
+        session.flush()
+        session.execute(update(Job).where(Job.id == lost.job_id).values(run_id=run.id))
+    later = NOW + LEASE + timedelta(seconds=1)
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+
+    batch = claim_batch(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        worker=WorkerConfig(name="w2"),
+        clock=lambda: later,
+    )
+
+    assert batch is None  # its one attempt is spent: it failed for good
+    assert job(engine, lost.job_id).last_error == "worker dead-worker stopped renewing its lease"
+    with Session(engine) as session:
+        closed = session.exec(select(Run)).one()
+        events = session.exec(select(AuditEvent).where(AuditEvent.subject_type == "run")).all()
+    assert (closed.status, closed.finished_at) == (RunStatus.ABANDONED, later)
+    assert [(event.action, event.data) for event in events] == [
+        ("run.abandoned", {"worker": "dead-worker", "status": "abandoned"})
+    ]
+
+
+def test_the_demo_says_what_the_jobs_it_left_wait_for(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    approved_jobs(engine, 2)
+    with session_scope(engine) as session:
+        note_policy_result(
+            session, policy_id="p-one", failure="page changed", pause_after=1, actor="w", now=NOW
+        )
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+    console = Console(record=True, width=200)
+
+    run_jobs(engine, settings, POLICIES, console)
+
+    assert (
+        "2 jobs wait on paused policy p-one; once its page and file are reviewed, "
+        "resume it with `optout policies resume p-one`."
+    ) in console.export_text()
