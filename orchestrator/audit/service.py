@@ -113,6 +113,12 @@ def chain_head(session: Session) -> ChainHead | None:
     return None if row is None else ChainHead(seq=row[0], hash=row[1])
 
 
+def head_seq(session: Session) -> int:
+    """The newest event's number, 0 for an empty log: how far a reader of the log has got."""
+    head = chain_head(session)
+    return 0 if head is None else head.seq
+
+
 def _lock_chain(session: Session) -> None:
     # Two transactions appending at once would both read the same head. On PostgreSQL an
     # advisory lock serialises them; SQLite has a single writer, and the unique `seq` refuses

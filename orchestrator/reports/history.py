@@ -40,16 +40,16 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
-from orchestrator.audit.service import chain_head
+from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
+from orchestrator.core.sql import one_of, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
-from orchestrator.reports.changes import events_between_times, touched_employees
+from orchestrator.reports.changes import events_between_times, touched_ids
 from orchestrator.reports.models import StatusHistory, StatusHistoryMark
 from orchestrator.reports.projection import STORED, derived_statuses, projected_statuses
 from orchestrator.reports.statuses import (
@@ -70,10 +70,6 @@ _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
 GRACE = timedelta(hours=1)
 _POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on PostgreSQL
-# Past this share of the directory (and this many), deriving everyone in one statement is
-# cheaper than picking out the touched employees (for a recorded day and a report alike).
-_EVERYONE_SHARE = 0.2
-_EVERYONE_AT_LEAST = 1000
 _VALUES = tuple(name for name in STORED if name not in ("employee_id", "policy_id"))
 _STAMPS = (
     _AUDIT.c.at,
@@ -143,7 +139,7 @@ def _record_next_day(session: Session, *, now: datetime) -> _Step:
     """Record the next finished day with changes, or move the mark over days without any."""
     _begin_recording(session)
     last_day = (now - GRACE).date() - timedelta(days=1)
-    head = _head(session)
+    head = head_seq(session)
     mark = _read_mark(session)
     rewound_to = None
     if mark is not None:
@@ -189,8 +185,7 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
     the changed and new ones are inserted from this day, then the rows they replace are
     closed. Returns how many employees were derived again.
     """
-    touched = _touched(session, after=after, through=end_of(day))
-    ids = None if touched is None else touched.ids
+    ids = _touched(session, after=after, through=end_of(day))
     derived = derived_statuses(session, as_of=end_of(day), employee_ids=ids)
     if derived is None:
         return 0
@@ -228,34 +223,20 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
         .values(valid_until=day)
     )
     if ids is not None:
-        closing = closing.where(HISTORY.c.employee_id.in_(ids))
+        closing = closing.where(one_of(HISTORY.c.employee_id, ids))
     session.execute(closing)
-    if touched is not None:
-        return touched.count
+    if ids is not None:
+        return len(ids)
     everyone: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
     return everyone
 
 
-@dataclass(frozen=True)
-class _Touched:
-    ids: Any  # a query of the employees' ids
-    count: int
-
-
-def _touched(session: Session, *, after: datetime | None, through: datetime) -> _Touched | None:
-    """The employees whose status may differ between two moments; None for everyone (an
-    unknown subject, or too many for picking them out to pay)."""
-    touched = touched_employees(
-        session, events_between_times(after, through), rows_between=(after, through)
-    )
-    if touched is None or after is None:
+def _touched(session: Session, *, after: datetime | None, through: datetime) -> list[int] | None:
+    """The employees whose status may differ between two moments; None for everyone (no
+    earlier moment, an unknown subject, or too many for picking them out to pay)."""
+    if after is None:
         return None
-    count = session.execute(select(func.count()).select_from(touched.subquery())).scalar_one()
-    everyone = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
-    if count > max(_EVERYONE_AT_LEAST, _EVERYONE_SHARE * everyone):
-        return None
-    found = touched.subquery("touched")
-    return _Touched(select(found.c[0]), count)
+    return touched_ids(session, events_between_times(after, through), rows_between=(after, through))
 
 
 def _rewind(session: Session, mark: _Mark, day: date) -> _Mark | None:
@@ -293,21 +274,14 @@ def _next_stamp(session: Session, *, after: datetime | None) -> datetime | None:
     return min(found, default=None)
 
 
-def _head(session: Session) -> int:
-    head = chain_head(session)
-    return 0 if head is None else head.seq
-
-
 def _read_mark(session: Session) -> _Mark | None:
     row = session.execute(select(_MARK.c.first_day, _MARK.c.through_day, _MARK.c.seq)).first()
     return None if row is None else _Mark(row.first_day, row.through_day, row.seq)
 
 
 def _store_mark(session: Session, mark: _Mark) -> None:
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {"first_day": mark.first_day, "through_day": mark.through_day, "seq": mark.seq}
-    statement = module.insert(_MARK).values(id=1, **values)
-    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+    upsert_row(session, _MARK, {"id": 1, **values})
 
 
 def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
@@ -344,10 +318,10 @@ def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> 
     if not recorded:
         base = base.where(false())
     facts_query: Any = base
-    if overlay is not None and overlay.count:
-        derived = derived_statuses(session, as_of=as_of, employee_ids=overlay.ids)
+    if overlay:
+        derived = derived_statuses(session, as_of=as_of, employee_ids=overlay)
         if derived is not None:
-            facts_query = union_all(base.where(h.c.employee_id.not_in(overlay.ids)), derived)
+            facts_query = union_all(base.where(~one_of(h.c.employee_id, overlay)), derived)
     facts = facts_query.subquery("facts")
     starts = exposure_starts(policies, countries_in_directory(session))
     rows = (

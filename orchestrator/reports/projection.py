@@ -16,22 +16,21 @@ department needs no refresh. Neither is evidence: a purge shows at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
-from orchestrator.audit.service import chain_head
+from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Exemption
 from orchestrator.consent.models import Consent
+from orchestrator.core.sql import one_of, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
-from orchestrator.reports.changes import events_between_seqs, touched_employees
+from orchestrator.reports.changes import events_between_seqs, touched_ids
 from orchestrator.reports.models import ProjectedStatus, ProjectionWatermark
 from orchestrator.reports.statuses import (
     EMPLOYEES,
@@ -55,10 +54,6 @@ _JOBS = Job.__table__  # type: ignore[attr-defined]
 _EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
 
 _POSTGRES_PROJECTION_LOCK = 0x0A0D18  # advisory lock key serialising refreshes on PostgreSQL
-_CHUNK = 1000  # employees recomputed per statement (bound parameters stay well under limits)
-# Past this share of the directory (and more than one chunk), deriving everyone in one
-# statement is cheaper than deriving the changed employees chunk by chunk.
-_REBUILD_SHARE = 0.2
 # Stored as derived; days to compliance are worked out once, when a row is stored.
 _COPIED = ("employee_id", "policy_id", "status", "first_verified_at", "proof_job_id", "last_error")
 STORED = (*_COPIED, "days_to_compliance")
@@ -76,7 +71,7 @@ class Refresh:
 
 def refresh_projection(session: Session) -> Refresh:
     """Bring the stored statuses up to the newest audit event, in the caller's transaction."""
-    head = _head(session)
+    head = head_seq(session)
     mark = _watermark(session)
     if mark is not None and mark >= head:
         return Refresh(watermark=mark, events=0, employees=0, rebuilt=False)
@@ -88,27 +83,23 @@ def refresh_projection(session: Session) -> Refresh:
         mark = _watermark(session)
     # Read before deriving: whatever commits meanwhile has a later number and is taken in
     # by the next refresh (deriving it twice is harmless).
-    head = _head(session)
+    head = head_seq(session)
     if mark is not None and mark >= head:
         return Refresh(watermark=mark, events=0, employees=0, rebuilt=False)
     # The first refresh (no watermark yet) derives everyone.
     events = 0 if mark is None else _event_count(session, mark, head)
-    touched = None if mark is None else touched_employees(session, events_between_seqs(mark, head))
-    employees = None if touched is None else sorted(session.execute(touched).scalars())
-    everyone = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
-    if employees is None or len(employees) > max(_CHUNK, _REBUILD_SHARE * everyone):
+    employees = None if mark is None else touched_ids(session, events_between_seqs(mark, head))
+    if employees is None:
         session.execute(delete(PROJECTED))
         _insert_derived(session, employee_ids=None)
-        recomputed, rebuilt = everyone, True
+        recomputed: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
     else:
-        for start in range(0, len(employees), _CHUNK):
-            chunk = employees[start : start + _CHUNK]
-            session.execute(delete(PROJECTED).where(PROJECTED.c.employee_id.in_(chunk)))
-            _insert_derived(session, employee_ids=chunk)
-        recomputed, rebuilt = len(employees), False
-    _store_watermark(session, head)
+        session.execute(delete(PROJECTED).where(one_of(PROJECTED.c.employee_id, employees)))
+        _insert_derived(session, employee_ids=employees)
+        recomputed = len(employees)
+    upsert_row(session, _WATERMARK, {"id": 1, "seq": head})
     session.flush()
-    return Refresh(watermark=head, events=events, employees=recomputed, rebuilt=rebuilt)
+    return Refresh(watermark=head, events=events, employees=recomputed, rebuilt=employees is None)
 
 
 def refresh_in_own_transaction(session: Session) -> Refresh:
@@ -123,11 +114,6 @@ def refresh_in_own_transaction(session: Session) -> Refresh:
         done = refresh_projection(own)
         own.commit()
     return done
-
-
-def _head(session: Session) -> int:
-    head = chain_head(session)
-    return 0 if head is None else head.seq
 
 
 def _watermark(session: Session) -> int | None:
@@ -168,20 +154,11 @@ def derived_statuses(
     return select(*(derived.c[name] for name in _COPIED), days.label("days_to_compliance"))
 
 
-def _insert_derived(session: Session, *, employee_ids: Sequence[int] | None) -> None:
+def _insert_derived(session: Session, *, employee_ids: EmployeeIds | None) -> None:
     """Derive the statuses of these employees (or everyone) and insert them, in one statement."""
     derived = derived_statuses(session, as_of=None, employee_ids=employee_ids)
     if derived is not None:
         session.execute(PROJECTED.insert().from_select(list(STORED), derived))
-
-
-def _store_watermark(session: Session, seq: int) -> None:
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_WATERMARK).values(id=1, seq=seq)
-    session.execute(
-        statement.on_conflict_do_update(index_elements=["id"], set_={"seq": statement.excluded.seq})
-    )
 
 
 def projected_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:

@@ -16,7 +16,7 @@ reads the same facts from the stored projection (`projection`) instead of derivi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -50,6 +50,7 @@ from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import UTCDateTime
 from orchestrator.core.errors import NotFoundError
+from orchestrator.core.sql import one_of
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
 from orchestrator.evidence.models import EvidenceRecord
@@ -225,15 +226,15 @@ def _latest_events(
     )
 
 
-EmployeeIds = Sequence[int] | Select[Any]
-"""Some employees, as a list or a query of their ids (None in signatures: everyone)."""
+EmployeeIds = Collection[int]
+"""Some employees' ids (None in signatures: everyone), bound as one parameter (`one_of`)."""
 
 
 def consent_facts(as_of: datetime | None, employee_ids: EmployeeIds | None = None) -> FromClause:
     """Consents with their state (now, or as of a moment from the audit log)."""
     if as_of is None:
         return _CONSENTS
-    mine = true() if employee_ids is None else _CONSENTS.c.employee_id.in_(employee_ids)
+    mine = true() if employee_ids is None else one_of(_CONSENTS.c.employee_id, employee_ids)
     subjects = None
     if employee_ids is not None:
         subjects = select(cast(_CONSENTS.c.id, String)).where(mine)
@@ -273,9 +274,9 @@ def _job_facts(
             _JOBS.c.last_error,
         ).where(_JOBS.c.policy_id == policy_id)
         if employee_ids is not None:
-            query = query.where(_JOBS.c.employee_id.in_(employee_ids))
+            query = query.where(one_of(_JOBS.c.employee_id, employee_ids))
         return query.subquery(f"jobs_{_slug(policy_id)}")
-    mine = true() if employee_ids is None else _JOBS.c.employee_id.in_(employee_ids)
+    mine = true() if employee_ids is None else one_of(_JOBS.c.employee_id, employee_ids)
     subjects = None
     if employee_ids is not None:
         subjects = select(cast(_JOBS.c.id, String)).where(_JOBS.c.policy_id == policy_id, mine)
@@ -340,8 +341,8 @@ def status_facts(
         _EXEMPTIONS.c.policy_id == policy_id, exemption_visible
     )
     if employee_ids is not None:
-        from_consents = from_consents.where(consents.c.employee_id.in_(employee_ids))
-        from_exemptions = from_exemptions.where(_EXEMPTIONS.c.employee_id.in_(employee_ids))
+        from_consents = from_consents.where(one_of(consents.c.employee_id, employee_ids))
+        from_exemptions = from_exemptions.where(one_of(_EXEMPTIONS.c.employee_id, employee_ids))
     candidates = union_all(from_consents, from_exemptions).subquery()
     governing = (
         select(candidates.c.employee_id, func.max(candidates.c.campaign_id).label("campaign_id"))

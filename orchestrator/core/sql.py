@@ -1,0 +1,81 @@
+"""SQL pieces that read the same on SQLite and PostgreSQL but are written differently on each."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, Integer, String, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import Session
+
+
+class _IntegerList(TypeDecorator[list[int]]):
+    """A list of integers bound as one parameter: an array on PostgreSQL, JSON on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Integer))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value)
+
+
+class _OneOf(ColumnElement[bool]):
+    """`column IN (ids)` with the ids bound as one parameter (see `one_of`)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition: no `= 1` after it on SQLite
+    # SQLAlchemy declares it a class attribute of this (mutable) type.
+    _traverse_internals = [  # noqa: RUF012
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], ids: Collection[int]) -> None:
+        self.column = column
+        self.ids = bindparam(None, sorted(ids), type_=_IntegerList(), unique=True)
+
+
+@compiles(_OneOf, "postgresql")
+def _one_of_on_postgresql(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"({column} = ANY({ids}))"
+
+
+@compiles(_OneOf)
+def _one_of_on_sqlite(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    # Both parts are compiled SQL (a column and a bound parameter's placeholder), never data.
+    return f"({column} IN (SELECT value FROM json_each({ids})))"  # noqa: S608
+
+
+def one_of(column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
+    """Whether an integer column holds one of these ids, however many there are.
+
+    `column.in_(ids)` binds one parameter per id: SQLite caps their number, and PostgreSQL
+    plans a long IN list worse than an array whose length it can see. This binds the list
+    as one parameter, `= ANY(array)` on PostgreSQL and a `json_each` table on SQLite.
+    """
+    return _OneOf(column, ids)
+
+
+def upsert_row(session: Session, table: Table, values: Mapping[str, Any]) -> None:
+    """Insert the row with this `id`, or update the one already there (single-row tables)."""
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(table).values(**values)
+    changes = {name: value for name, value in values.items() if name != "id"}
+    session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changes))
