@@ -33,8 +33,8 @@ class _IntegerList(TypeDecorator[list[int]]):
         return json.dumps(value)
 
 
-class _OneOf(ColumnElement[bool]):
-    """`column IN (ids)` with the ids bound as one parameter (see `one_of`)."""
+class _IdIn(ColumnElement[bool]):
+    """`column IN (ids)` with the ids bound as one parameter (see `id_in`)."""
 
     inherit_cache = True
     type = Boolean()
@@ -50,27 +50,27 @@ class _OneOf(ColumnElement[bool]):
         self.ids = bindparam(None, sorted(ids), type_=_IntegerList(), unique=True)
 
 
-@compiles(_OneOf, "postgresql")
-def _one_of_on_postgresql(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_IdIn, "postgresql")
+def _id_in_on_postgresql(element: _IdIn, compiler: SQLCompiler, **kw: Any) -> str:
     column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
     return f"({column} = ANY({ids}))"
 
 
-@compiles(_OneOf)
-def _one_of_on_sqlite(element: _OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_IdIn)
+def _id_in_on_sqlite(element: _IdIn, compiler: SQLCompiler, **kw: Any) -> str:
     column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
     # Both parts are compiled SQL (a column and a bound parameter's placeholder), never data.
     return f"({column} IN (SELECT value FROM json_each({ids})))"  # noqa: S608
 
 
-def one_of(column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
+def id_in(column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
     """Whether an integer column holds one of these ids, however many there are.
 
     `column.in_(ids)` binds one parameter per id: SQLite caps their number, and PostgreSQL
     plans a long IN list worse than an array whose length it can see. This binds the list
     as one parameter, `= ANY(array)` on PostgreSQL and a `json_each` table on SQLite.
     """
-    return _OneOf(column, ids)
+    return _IdIn(column, ids)
 
 
 def upsert_row(session: Session, table: Table, values: Mapping[str, Any]) -> None:

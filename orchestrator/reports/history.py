@@ -46,7 +46,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
-from orchestrator.core.sql import one_of, upsert_row
+from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
 from orchestrator.reports.changes import events_between_times, touched_ids
@@ -223,7 +223,7 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
         .values(valid_until=day)
     )
     if ids is not None:
-        closing = closing.where(one_of(HISTORY.c.employee_id, ids))
+        closing = closing.where(id_in(HISTORY.c.employee_id, ids))
     session.execute(closing)
     if ids is not None:
         return len(ids)
@@ -321,7 +321,7 @@ def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> 
     if overlay:
         derived = derived_statuses(session, as_of=as_of, employee_ids=overlay)
         if derived is not None:
-            facts_query = union_all(base.where(~one_of(h.c.employee_id, overlay)), derived)
+            facts_query = union_all(base.where(~id_in(h.c.employee_id, overlay)), derived)
     facts = facts_query.subquery("facts")
     starts = exposure_starts(policies, countries_in_directory(session))
     rows = (

@@ -27,7 +27,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Exemption
 from orchestrator.consent.models import Consent
-from orchestrator.core.sql import one_of, upsert_row
+from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
 from orchestrator.reports.changes import events_between_seqs, touched_ids
@@ -94,7 +94,7 @@ def refresh_projection(session: Session) -> Refresh:
         _insert_derived(session, employee_ids=None)
         recomputed: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
     else:
-        session.execute(delete(PROJECTED).where(one_of(PROJECTED.c.employee_id, employees)))
+        session.execute(delete(PROJECTED).where(id_in(PROJECTED.c.employee_id, employees)))
         _insert_derived(session, employee_ids=employees)
         recomputed = len(employees)
     upsert_row(session, _WATERMARK, {"id": 1, "seq": head})

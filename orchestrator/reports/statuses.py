@@ -50,7 +50,7 @@ from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import UTCDateTime
 from orchestrator.core.errors import NotFoundError
-from orchestrator.core.sql import one_of
+from orchestrator.core.sql import id_in
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
 from orchestrator.evidence.models import EvidenceRecord
@@ -227,14 +227,14 @@ def _latest_events(
 
 
 EmployeeIds = Collection[int]
-"""Some employees' ids (None in signatures: everyone), bound as one parameter (`one_of`)."""
+"""Some employees' ids (None in signatures: everyone), bound as one parameter (`id_in`)."""
 
 
 def consent_facts(as_of: datetime | None, employee_ids: EmployeeIds | None = None) -> FromClause:
     """Consents with their state (now, or as of a moment from the audit log)."""
     if as_of is None:
         return _CONSENTS
-    mine = true() if employee_ids is None else one_of(_CONSENTS.c.employee_id, employee_ids)
+    mine = true() if employee_ids is None else id_in(_CONSENTS.c.employee_id, employee_ids)
     subjects = None
     if employee_ids is not None:
         subjects = select(cast(_CONSENTS.c.id, String)).where(mine)
@@ -274,9 +274,9 @@ def _job_facts(
             _JOBS.c.last_error,
         ).where(_JOBS.c.policy_id == policy_id)
         if employee_ids is not None:
-            query = query.where(one_of(_JOBS.c.employee_id, employee_ids))
+            query = query.where(id_in(_JOBS.c.employee_id, employee_ids))
         return query.subquery(f"jobs_{_slug(policy_id)}")
-    mine = true() if employee_ids is None else one_of(_JOBS.c.employee_id, employee_ids)
+    mine = true() if employee_ids is None else id_in(_JOBS.c.employee_id, employee_ids)
     subjects = None
     if employee_ids is not None:
         subjects = select(cast(_JOBS.c.id, String)).where(_JOBS.c.policy_id == policy_id, mine)
@@ -341,8 +341,8 @@ def status_facts(
         _EXEMPTIONS.c.policy_id == policy_id, exemption_visible
     )
     if employee_ids is not None:
-        from_consents = from_consents.where(one_of(consents.c.employee_id, employee_ids))
-        from_exemptions = from_exemptions.where(one_of(_EXEMPTIONS.c.employee_id, employee_ids))
+        from_consents = from_consents.where(id_in(consents.c.employee_id, employee_ids))
+        from_exemptions = from_exemptions.where(id_in(_EXEMPTIONS.c.employee_id, employee_ids))
     candidates = union_all(from_consents, from_exemptions).subquery()
     governing = (
         select(candidates.c.employee_id, func.max(candidates.c.campaign_id).label("campaign_id"))

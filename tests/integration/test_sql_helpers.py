@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, select
 from sqlmodel import Session
 
-from orchestrator.core.sql import one_of, upsert_row
+from orchestrator.core.sql import id_in, upsert_row
 
 _METADATA = MetaData()
 _NUMBERS = Table("sql_helper_numbers", _METADATA, Column("id", Integer, primary_key=True))
@@ -31,9 +31,9 @@ def test_one_of_selects_exactly_the_listed_ids_past_sqlites_parameter_cap(
     # 40,000 ids as separate parameters would pass SQLite's cap of 32,766.
     listed = list(range(2, 2 * size + 2, 2))
     with engine.connect() as connection:
-        inside = connection.execute(select(numbers.c.id).where(one_of(numbers.c.id, listed)))
+        inside = connection.execute(select(numbers.c.id).where(id_in(numbers.c.id, listed)))
         outside = connection.execute(
-            select(numbers.c.id).where(~one_of(numbers.c.id, listed), numbers.c.id <= 10)
+            select(numbers.c.id).where(~id_in(numbers.c.id, listed), numbers.c.id <= 10)
         )
         assert sorted(inside.scalars()) == [n for n in listed if n <= 50_000]
         assert sorted(outside.scalars()) == [n for n in range(1, 11) if n not in set(listed)]
