@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, exists, or_, update
 from sqlmodel import Session, col, select
 
 from orchestrator.audit.service import record
@@ -33,7 +33,7 @@ from orchestrator.consent.config import ConsentConfig
 from orchestrator.consent.explanation import platform_name
 from orchestrator.consent.service import ProofItem, queue_receipt
 from orchestrator.core.clock import utcnow
-from orchestrator.core.db import session_scope
+from orchestrator.core.db import is_postgresql, session_scope
 from orchestrator.core.settings import Settings
 from orchestrator.employees.models import Employee
 from orchestrator.evidence.models import EvidenceRecord
@@ -365,36 +365,35 @@ def _host_failure(host: str, *, unpacked: _Unpacked, run_result: RunResult | Non
 
 
 def _recover_orphaned_runs(
-    session: Session, *, settings: Settings, config: ConsentConfig, now: datetime
-) -> set[int]:
-    """Record what dead workers' runs finished after all, instead of running it again, and
-    close those runs; returns the jobs whose run is still at work (to be waited for).
+    session: Session,
+    *,
+    settings: Settings,
+    config: ConsentConfig,
+    now: datetime,
+    quiet_for: timedelta,
+) -> None:
+    """Record what dead workers' runs finished after all, instead of running it again, put
+    back the jobs that got nothing from them, and close those runs.
 
     A worker killed mid-run leaves its ansible-playbook running; its hosts start no task after
     the batch's deadline, which falls before the lease expires, so by the time a lease has
     expired the run has finished and fetched its results. Adopting them is what keeps a form
-    from being submitted twice. A run that ended gives every job its outcome or its host's
-    failure; one that never said how it ended (its process died too, or it ran on a machine
-    this one cannot see) is closed as abandoned, and `requeue_expired` puts back the jobs
-    that got nothing from it.
+    from being submitted twice; a run still at work is left open, its jobs waiting for it.
+    A run that ended gives every job its outcome or its host's failure; one that never said
+    how it ended (its process died too, or it ran on a machine this one cannot see) is
+    closed as abandoned.
     """
-    expired = session.exec(
-        select(Job, Run)
-        .join(Run, col(Run.id) == col(Job.run_id))
-        .where(Job.state == JobState.RUNNING, col(Job.lease_expires_at) < now)
-    ).all()
-    by_run: dict[int, tuple[Run, list[Job]]] = {}
-    for job, run in expired:
-        # A run that was closed already is an earlier attempt's: the job's own run never
-        # started, and it is simply requeued.
-        if run.id is not None and run.status == RunStatus.RUNNING:
-            by_run.setdefault(run.id, (run, []))[1].append(job)
-    waiting: set[int] = set()
-    for run, jobs in by_run.values():
+    for run in _orphaned_runs(session, now=now, quiet_for=quiet_for):
         private = Path(run.private_data_dir) if run.private_data_dir else None
         if private is not None and still_running(private):
-            waiting.update(job.id for job in jobs if job.id is not None)
             continue  # its orphaned run is still at work: wait for its result
+        jobs = session.exec(
+            select(Job).where(
+                Job.run_id == run.id,
+                Job.state == JobState.RUNNING,
+                col(Job.lease_expires_at) < now,
+            )
+        ).all()
         ended: RunResult | None = None  # how the run ended, if it said so
         unpacked = _Unpacked()
         if private is not None:
@@ -411,8 +410,31 @@ def _recover_orphaned_runs(
                 config=config,
                 now=now,
             )
+        requeue_expired(session, now=now, run_id=run.id)
         _close_orphaned_run(session, run, ended=ended, now=now)
-    return waiting
+
+
+def _orphaned_runs(session: Session, *, now: datetime, quiet_for: timedelta) -> Sequence[Run]:
+    """Runs still open whose worker is gone: every running job's lease has expired, or no
+    job runs any more and none has changed for `quiet_for` (the worker died after
+    recording its jobs, or they were cancelled).
+
+    On PostgreSQL each run is locked (not its key: jobs still point at it), and one another
+    worker is recovering is skipped, so that no outcome is adopted (and no evidence kept)
+    twice; its jobs are left to that worker too (`requeue_expired`).
+    """
+    of_run = col(Job.run_id) == col(Run.id)
+    running = and_(of_run, col(Job.state) == JobState.RUNNING)
+    leased = exists().where(running, col(Job.lease_expires_at) >= now)
+    expired = exists().where(running, col(Job.lease_expires_at) < now)
+    quiet = and_(
+        col(Run.started_at) < now - quiet_for,
+        ~exists().where(of_run, col(Job.updated_at) >= now - quiet_for),
+    )
+    query = select(Run).where(Run.status == RunStatus.RUNNING, ~leased, or_(expired, quiet))
+    if is_postgresql(session.get_bind()):  # type: ignore[arg-type]
+        query = query.with_for_update(skip_locked=True, key_share=True)
+    return session.exec(query.order_by(col(Run.id))).all()
 
 
 def _adopt_job(
@@ -664,8 +686,10 @@ def claim_batch(
     """Adopt or requeue what dead workers left, claim a batch and prepare its tasks and run."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
-        waiting = _recover_orphaned_runs(session, settings=settings, config=config, now=clock())
-        requeue_expired(session, now=clock(), keep=waiting)
+        _recover_orphaned_runs(
+            session, settings=settings, config=config, now=clock(), quiet_for=worker.lease
+        )
+        requeue_expired(session, now=clock())
         claims = claim_jobs(
             session,
             worker=worker.name,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,7 +26,15 @@ from orchestrator.audit.service import NewEvent, record, record_many
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import is_postgresql
 from orchestrator.core.errors import ConflictError, NotFoundError
-from orchestrator.jobs.models import Job, JobHold, JobPurpose, JobState, PolicyHealth
+from orchestrator.jobs.models import (
+    Job,
+    JobHold,
+    JobPurpose,
+    JobState,
+    PolicyHealth,
+    Run,
+    RunStatus,
+)
 
 # Consent rows are the consent room's; the queue only asks whether one stands.
 _consents = table("consents", column("id"), column("state"))
@@ -167,19 +175,24 @@ def heartbeat(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def requeue_expired(session: Session, *, now: datetime, keep: Collection[int] = frozenset()) -> int:
+def requeue_expired(session: Session, *, now: datetime, run_id: int | None = None) -> int:
     """Put back jobs whose worker stopped renewing its lease (killed, lost its host...).
 
-    Jobs in `keep` are left running: their run is known to be still going, and its result
-    will be adopted rather than the job run twice.
+    A job whose run is still open is left to whoever recovers that run (passing `run_id`):
+    the run may have finished it, and adopting its result beats running it twice. On
+    PostgreSQL a job another worker holds is skipped, so each is put back once.
     """
-    expired = [
-        job
-        for job in session.scalars(
-            select(Job).where(col(Job.state) == JobState.RUNNING, col(Job.lease_expires_at) < now)
-        ).all()
-        if job.id not in keep
-    ]
+    query = select(Job).where(col(Job.state) == JobState.RUNNING, col(Job.lease_expires_at) < now)
+    if run_id is None:
+        open_run = exists().where(
+            col(Run.id) == col(Job.run_id), col(Run.status) == RunStatus.RUNNING
+        )
+        query = query.where(~open_run)
+    else:
+        query = query.where(col(Job.run_id) == run_id)
+    if is_postgresql(session.get_bind()):  # type: ignore[arg-type]
+        query = query.with_for_update(skip_locked=True)
+    expired = session.scalars(query.order_by(col(Job.id))).all()
     for job in expired:
         give_up = job.attempts >= job.max_attempts
         previous_owner = job.lease_owner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import verify_chain
@@ -37,6 +38,7 @@ from orchestrator.jobs.queue import (
     waiting_jobs,
 )
 from orchestrator.policies import load_policies
+from orchestrator.runner.ansible import RUN_OUTCOME
 from tests import factories
 from tests.support import REPO, worker_settings
 
@@ -281,6 +283,21 @@ def test_a_paused_policys_jobs_wait_for_a_person_not_for_the_clock(engine: Engin
         assert waiting_jobs(session, now=retry_at) == []
 
 
+def open_run(engine: Engine, worker: str, job_id: int, *, private_data_dir: Path) -> None:
+    """A run as `claim_batch` opens it, holding one claimed job."""
+    with session_scope(engine) as session:
+        run = Run(
+            worker=worker,
+            status=RunStatus.RUNNING,
+            job_count=1,
+            private_data_dir=str(private_data_dir),
+            started_at=NOW,
+        )
+        session.add(run)
+        session.flush()
+        session.execute(update(Job).where(col(Job.id) == job_id).values(run_id=run.id))
+
+
 def test_a_run_whose_worker_died_without_a_trace_is_closed_as_abandoned(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
@@ -296,17 +313,8 @@ def test_a_run_whose_worker_died_without_a_trace_is_closed_as_abandoned(
         engine, emails=["lost@example.com"], policies={"p-one": "v" * 64}, now=NOW, max_attempts=1
     )
     [lost] = claim(engine, "dead-worker")
-    with session_scope(engine) as session:  # its run was on a machine that is gone now
-        run = Run(
-            worker="dead-worker",
-            status=RunStatus.RUNNING,
-            job_count=1,
-            private_data_dir=str(tmp_path / "elsewhere" / "run-1"),
-            started_at=NOW,
-        )
-        session.add(run)
-        session.flush()
-        session.execute(update(Job).where(Job.id == lost.job_id).values(run_id=run.id))
+    # Its run was on a machine that is gone now.
+    open_run(engine, "dead-worker", lost.job_id, private_data_dir=tmp_path / "elsewhere" / "run-1")
     later = NOW + LEASE + timedelta(seconds=1)
     settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
 
@@ -346,3 +354,86 @@ def test_the_demo_says_what_the_jobs_it_left_wait_for(
         "2 jobs wait on paused policy p-one; once its page and file are reviewed, "
         "resume it with `optout policies resume p-one`."
     ) in console.export_text()
+
+
+@pytest.mark.parametrize("how", ["recorded", "cancelled"])
+def test_a_run_left_open_after_its_jobs_ended_is_closed_once_quiet_for_a_lease(
+    engine: Engine, database_url: str, tmp_path: Path, how: str
+) -> None:
+    approved_jobs(engine, 1)
+    [claimed] = claim(engine, "dead-worker")
+    private = tmp_path / "runs" / "run-1"
+    private.mkdir(parents=True)
+    open_run(engine, "dead-worker", claimed.job_id, private_data_dir=private)
+    if how == "recorded":  # the worker recorded its job, then died before closing the run
+        outcome = {"status": "successful", "rc": 0, "ident": None}
+        (private / RUN_OUTCOME).write_text(json.dumps(outcome), encoding="utf-8")
+        finish(engine, claimed.job_id, "dead-worker", JobResult("changed", "", succeeded=True))
+    else:  # an admin cancelled the running job, and its worker died before recording
+        with session_scope(engine) as session:
+            cancel_job(session, job_id=claimed.job_id, actor="admin", reason="wrong", now=NOW)
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+    worker = WorkerConfig(name="w2")
+
+    def sweep(at: datetime) -> Run:
+        assert (
+            claim_batch(
+                engine, settings=settings, policies=POLICIES, worker=worker, clock=lambda: at
+            )
+            is None
+        )
+        with Session(engine) as session:
+            return session.exec(select(Run)).one()
+
+    # Within a lease of the job's end its worker may still be closing the run: left alone.
+    assert sweep(NOW + worker.lease - timedelta(seconds=1)).status == RunStatus.RUNNING
+    later = NOW + worker.lease + timedelta(seconds=1)
+    closed = sweep(later)
+
+    expected = "successful (worker died)" if how == "recorded" else RunStatus.ABANDONED
+    assert (closed.status, closed.finished_at) == (expected, later)
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.subject_type == "run")).all()
+    action = "run.adopted" if how == "recorded" else "run.abandoned"
+    assert [(event.action, event.data) for event in events] == [
+        (action, {"worker": "dead-worker", "status": expected})
+    ]
+
+
+def test_a_run_another_worker_is_recovering_is_skipped_on_postgresql(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    if not is_postgresql(engine):
+        pytest.skip("row locks: SQLite has one writer at a time")
+    approved_jobs(engine, 1)
+    [claimed] = claim(engine, "dead-worker")
+    open_run(engine, "dead-worker", claimed.job_id, private_data_dir=tmp_path / "gone")
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+    later = NOW + LEASE + timedelta(seconds=1)
+
+    def recover() -> None:
+        claim_batch(
+            engine,
+            settings=settings,
+            policies=POLICIES,
+            worker=WorkerConfig(name="w2"),
+            clock=lambda: later,
+        )
+
+    with Session(engine) as other:  # another worker is recovering the run right now
+        other.exec(select(Run).with_for_update(key_share=True)).one()
+        recover()
+        with Session(engine) as session:
+            assert session.exec(select(Run.status)).one() == RunStatus.RUNNING
+        # Its job is left to that worker too, not put back behind its back.
+        assert (job(engine, claimed.job_id).state, job(engine, claimed.job_id).lease_owner) == (
+            JobState.RUNNING,
+            "dead-worker",
+        )
+        other.rollback()
+    recover()  # closes the run, puts its job back, and claims it into a run of its own
+    with Session(engine) as session:
+        first = session.exec(select(Run.status).order_by(col(Run.id))).first()
+        assert first == RunStatus.ABANDONED
+        adopted = session.exec(select(AuditEvent).where(AuditEvent.action == "run.abandoned")).all()
+    assert len(adopted) == 1
