@@ -27,7 +27,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,6 +47,7 @@ from orchestrator.reports import (
     render_report,
 )
 from orchestrator.reports.history import catch_up_status_history, end_of
+from orchestrator.reports.models import StatusHistory
 from orchestrator.reports.projection import refresh_projection
 
 POLICIES = load_policies(Path(__file__).resolve().parents[1] / "policies")
@@ -54,6 +55,7 @@ GENAI = "linkedin-genai-training"
 OBJECTION = "linkedin-data-processing-objection"
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 CHUNK = 5000
+RECHECK_EVERY_DAYS = 28  # a year of monthly re-checks ends before today (2026-11)
 
 
 def _chunks(rows: list[dict], size: int = CHUNK):
@@ -274,6 +276,62 @@ def burst(engine: Engine, size: int, rng: random.Random) -> None:
         )
 
 
+def monthly_rechecks(engine: Engine, month: int) -> datetime:
+    """One month's re-verification, as `optout verify --older-than 30d` queues it: a
+    read-only check of every compliant account whose consent stands, found still opted out,
+    with its queued and succeeded events. Returns when the checks ran."""
+    table = lambda model: model.__table__  # noqa: E731
+    consents, jobs = table(Consent), table(Job)
+    at = T0 + timedelta(days=6 + RECHECK_EVERY_DAYS * month, hours=3)
+    with session_scope(engine) as session:
+        compliant = session.execute(
+            select(
+                jobs.c.campaign_id,
+                jobs.c.employee_id,
+                jobs.c.consent_id,
+                jobs.c.policy_id,
+                jobs.c.policy_version,
+            )
+            .distinct()
+            .join(consents, consents.c.id == jobs.c.consent_id)
+            .where(
+                jobs.c.state == "succeeded",
+                jobs.c.outcome.in_(("changed", "already_compliant")),
+                consents.c.state == "approved",
+            )
+        ).all()
+        checks = [
+            {
+                **row._asdict(),
+                "purpose": "verify",
+                "state": "succeeded",
+                "outcome": "already_compliant",
+                "attempts": 1,
+                "max_attempts": 5,
+                "next_attempt_at": at,
+                "created_at": at,
+                "updated_at": at + timedelta(hours=1),
+                "finished_at": at + timedelta(hours=1),
+            }
+            for row in compliant
+        ]
+        job_ids = []
+        for chunk in _chunks(checks):
+            job_ids += session.execute(insert(jobs).returning(jobs.c.id), chunk).scalars().all()
+        record_many(
+            session, [NewEvent("bench", "job.queued", "job", str(j), {}) for j in job_ids], now=at
+        )
+        record_many(
+            session,
+            [
+                NewEvent("bench", "job.succeeded", "job", str(j), {"outcome": "already_compliant"})
+                for j in job_ids
+            ],
+            now=at + timedelta(hours=1),
+        )
+    return at
+
+
 def build_projection(engine: Engine, label: str) -> None:
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -324,7 +382,52 @@ def catch_up_history(engine: Engine, label: str, now: datetime, what: str) -> No
             connection.commit()
 
 
-def measure(engine: Engine, label: str, burst_size: int) -> None:
+def long_history(engine: Engine, label: str, months: int) -> None:
+    """Months of re-checks: every compliant account gets a new proof each month, so the
+    history gains an interval per month and the log two events per check."""
+    generating = recording = 0.0
+    checked = []
+    for month in range(1, months + 1):
+        started = time.perf_counter()
+        checked.append(monthly_rechecks(engine, month))
+        generating += time.perf_counter() - started
+        # The worker records the day an hour after it ends.
+        started = time.perf_counter()
+        catch_up_status_history(engine, now=checked[-1] + timedelta(days=1))
+        recording += time.perf_counter() - started
+    print(
+        f"{label:10} {months} monthly re-checks: generated in {generating:.1f} s; "
+        f"recording each re-check day {recording / months:.2f} s on average"
+    )
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:  # what autovacuum does after such a load
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        refresh = refresh_projection(session)
+    print(
+        f"{label:10} projection catch-up after them: {time.perf_counter() - started:6.2f} s "
+        f"({refresh.events} events, {refresh.employees} employees"
+        f"{', rebuilt' if refresh.rebuilt else ''})"
+    )
+    with session_scope(engine) as session:
+        rows = session.execute(select(func.count()).select_from(StatusHistory)).scalar_one()
+        jobs = session.execute(select(func.count()).select_from(Job)).scalar_one()
+    print(f"{label:10} after {months} months: {rows} history rows, {jobs} jobs")
+    time_reports(engine, label, None, f"now, after {months} months")
+    quick = (ReportFormat.JSON, ReportFormat.HTML)
+    halfway = end_of(checked[len(checked) // 2].date())
+    time_reports(engine, label, halfway, f"as of {halfway:%Y-%m-%d}", quick)
+    day3 = end_of((T0 + timedelta(days=2)).date())
+    time_reports(engine, label, day3, f"as of {day3:%Y-%m-%d}", quick)
+    before_last = checked[-1] - timedelta(days=1, hours=-9)  # 12:00 the day before
+    time_reports(engine, label, before_last, f"as of {before_last:%Y-%m-%d %H:%M}", quick)
+    during_last = checked[-1] + timedelta(hours=9)  # 12:00 on the day everyone was checked
+    time_reports(engine, label, during_last, f"as of {during_last:%Y-%m-%d %H:%M}", quick)
+
+
+def measure(engine: Engine, label: str, burst_size: int, months: int) -> None:
     build_projection(engine, label)
     time_reports(engine, label, None)
     day3 = end_of((T0 + timedelta(days=2)).date())
@@ -345,8 +448,10 @@ def measure(engine: Engine, label: str, burst_size: int) -> None:
     time_reports(engine, label, None)
     midday = T0 + timedelta(days=6, hours=12)  # the burst's day, not recorded yet
     time_reports(engine, label, midday, f"as of {midday:%Y-%m-%d %H:%M}", quick)
-    catch_up_history(engine, label, datetime.now(UTC), "catch-up of the burst's day")
+    catch_up_history(engine, label, midday + timedelta(days=1), "catch-up of the burst's day")
     time_reports(engine, label, midday, f"as of {midday:%Y-%m-%d %H:%M}", quick)
+    if months:
+        long_history(engine, label, months)
     with Session(engine) as session:
         tracemalloc.start()
         params = ReportParameters(None, None, datetime.now(UTC), "bench")
@@ -361,6 +466,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--months", type=int, default=12, help="monthly re-checks (0: none)")
     parser.add_argument("--postgres-server", default="postgresql://postgres@127.0.0.1/postgres")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
@@ -372,7 +478,7 @@ def main() -> None:
             f"generated {args.employees} employees on SQLite "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        measure(engine, "SQLite", args.burst)
+        measure(engine, "SQLite", args.burst, args.months)
         engine.dispose()
     with scratch_postgres_database(args.postgres_server, prefix="report_bench") as url:
         engine = make_engine(url)
@@ -386,7 +492,7 @@ def main() -> None:
         with engine.connect() as connection:  # what autovacuum does soon after a bulk load
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
-        measure(engine, "PostgreSQL", args.burst)
+        measure(engine, "PostgreSQL", args.burst, args.months)
         engine.dispose()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory of this process: {rss:.0f} MiB")

@@ -10,6 +10,17 @@ non-zero.
 
 from __future__ import annotations
 
+import time as _t0mod
+_T0 = _t0mod.time()
+
+
+def _tm(label: str) -> None:  # TEMP-TIMING
+    with open("/tmp/fleet-helper-timing.log", "a") as f:
+        f.write(f"{_t0mod.time():.3f} host {label}\n")
+
+
+_tm("module-top")
+
 import argparse
 import json
 import sys
@@ -29,6 +40,7 @@ from orchestrator.automation.engine import not_started, run_task, write_outcome
 from orchestrator.core.errors import OrchestratorError
 
 EXIT_BATCH_UNUSABLE = 3
+_tm("imports-done")
 
 
 def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
@@ -36,13 +48,17 @@ def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
     statuses: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="optout-host-") as directory:
         work = Path(directory)
+        _tm("decode-start")
         decoded = decode_batch(batch, key=key, work_dir=work)
+        _tm("decode-done")
         evidence = work / "evidence"
         evidence.mkdir(exist_ok=True)
         started = time.monotonic()
         ordered = sorted(decoded.tasks, key=lambda task: decoded.start_after.get(task.task_id, 0))
         with sync_playwright() as playwright:
+            _tm("pw-started")
             browser = launch_chromium(playwright)
+            _tm("browser-launched")
             try:
                 last: dict[str, tuple[float, float]] = {}  # platform → (offset, started)
                 for task in ordered:
@@ -62,11 +78,16 @@ def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
                     else:
                         outcome = run_task(browser, task)
                     write_outcome(outcome, evidence)
+                    _tm("task-done")
                     statuses[outcome.status.value] += 1
             finally:
+                _tm("tasks-done")
                 browser.close()
+                _tm("browser-closed")
+        _tm("pw-stopped")
         with tarfile.open(result, "w:gz") as archive:
             archive.add(evidence, arcname=".")
+        _tm("archive-packed")
     result.chmod(0o600)
     return statuses
 
@@ -77,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="result archive (.tar.gz)")
     args = parser.parse_args(argv)
+    _tm("main")
     key, _, batch = sys.stdin.buffer.read().partition(b"\n")
+    _tm("stdin-read")
     if not key.strip() or not batch.strip():
         print("no batch key and batch on standard input: cannot open the batch", file=sys.stderr)
         return EXIT_BATCH_UNUSABLE
