@@ -69,6 +69,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+def begin_writing(session: Session) -> None:
+    """Start the unit of work holding SQLite's write lock, so what it reads stays true.
+
+    Python's SQLite driver begins a transaction only at the first INSERT, UPDATE or DELETE:
+    what a unit of work reads before it writes is read outside it, and another writer may
+    change it in between. BEGIN IMMEDIATE makes writers queue at the start instead.
+    PostgreSQL needs nothing here: its transactions start at the first statement, and the
+    callers lock the rows they act on.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
 def is_postgresql(engine: Engine) -> bool:
     """Whether the engine talks to PostgreSQL (row locks and SKIP LOCKED are available)."""
     return engine.dialect.name == "postgresql"

@@ -33,7 +33,7 @@ from orchestrator.consent.config import ConsentConfig
 from orchestrator.consent.explanation import platform_name
 from orchestrator.consent.service import ProofItem, queue_receipt
 from orchestrator.core.clock import utcnow
-from orchestrator.core.db import is_postgresql, session_scope
+from orchestrator.core.db import begin_writing, is_postgresql, session_scope
 from orchestrator.core.settings import Settings
 from orchestrator.employees.models import Employee
 from orchestrator.evidence.models import EvidenceRecord
@@ -686,6 +686,9 @@ def claim_batch(
     """Adopt or requeue what dead workers left, claim a batch and prepare its tasks and run."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
+        # On SQLite, workers queue here: two must not both read a dead worker's run as
+        # still open and adopt it twice (PostgreSQL locks the run instead).
+        begin_writing(session)
         _recover_orphaned_runs(
             session, settings=settings, config=config, now=clock(), quiet_for=worker.lease
         )

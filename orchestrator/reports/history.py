@@ -46,6 +46,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
+from orchestrator.core.db import begin_writing
 from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
@@ -166,14 +167,14 @@ def _record_next_day(session: Session, *, now: datetime) -> _Step:
 def _begin_recording(session: Session) -> None:
     """One recording at a time, all of it or nothing.
 
-    On SQLite the transaction is begun explicitly: Python's driver begins one implicitly only
-    before a statement starting INSERT, UPDATE or DELETE, and a derivation as of a moment
-    inserts from a query starting WITH, which would otherwise commit on its own.
+    On SQLite the transaction is begun explicitly (`begin_writing`): besides reading before
+    it writes, a derivation as of a moment inserts from a query starting WITH, which Python's
+    driver would otherwise run outside any transaction.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_HISTORY_LOCK})
     else:
-        session.execute(text("BEGIN IMMEDIATE"))
+        begin_writing(session)
 
 
 def _record_day(session: Session, *, day: date, after: datetime | None) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlmodel import Session, col, select
 
 from orchestrator.audit.models import AuditEvent
@@ -400,33 +401,36 @@ def test_a_run_left_open_after_its_jobs_ended_is_closed_once_quiet_for_a_lease(
     ]
 
 
+def _one_job_in_a_dead_workers_run(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> tuple[int, Callable[[], object]]:
+    """A job claimed into a run whose worker died; and w2's claim cycle a lease later."""
+    approved_jobs(engine, 1)
+    [claimed] = claim(engine, "dead-worker")
+    open_run(engine, "dead-worker", claimed.job_id, private_data_dir=tmp_path / "gone")
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+    return claimed.job_id, lambda: claim_batch(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        worker=WorkerConfig(name="w2"),
+        clock=lambda: NOW + LEASE + timedelta(seconds=1),
+    )
+
+
 def test_a_run_another_worker_is_recovering_is_skipped_on_postgresql(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     if not is_postgresql(engine):
         pytest.skip("row locks: SQLite has one writer at a time")
-    approved_jobs(engine, 1)
-    [claimed] = claim(engine, "dead-worker")
-    open_run(engine, "dead-worker", claimed.job_id, private_data_dir=tmp_path / "gone")
-    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
-    later = NOW + LEASE + timedelta(seconds=1)
-
-    def recover() -> None:
-        claim_batch(
-            engine,
-            settings=settings,
-            policies=POLICIES,
-            worker=WorkerConfig(name="w2"),
-            clock=lambda: later,
-        )
-
+    job_id, recover = _one_job_in_a_dead_workers_run(engine, database_url, tmp_path)
     with Session(engine) as other:  # another worker is recovering the run right now
         other.exec(select(Run).with_for_update(key_share=True)).one()
         recover()
         with Session(engine) as session:
             assert session.exec(select(Run.status)).one() == RunStatus.RUNNING
         # Its job is left to that worker too, not put back behind its back.
-        assert (job(engine, claimed.job_id).state, job(engine, claimed.job_id).lease_owner) == (
+        assert (job(engine, job_id).state, job(engine, job_id).lease_owner) == (
             JobState.RUNNING,
             "dead-worker",
         )
@@ -437,3 +441,44 @@ def test_a_run_another_worker_is_recovering_is_skipped_on_postgresql(
         assert first == RunStatus.ABANDONED
         adopted = session.exec(select(AuditEvent).where(AuditEvent.action == "run.abandoned")).all()
     assert len(adopted) == 1
+
+
+def test_a_run_another_worker_recovered_meanwhile_is_left_alone_on_sqlite(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    if is_postgresql(engine):
+        pytest.skip("on PostgreSQL the run is locked (the test above)")
+    job_id, recover = _one_job_in_a_dead_workers_run(engine, database_url, tmp_path)
+    failures: list[BaseException] = []
+
+    def recover_in_thread() -> None:
+        try:
+            recover()
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    # Another worker holds the write lock while it closes the run and puts its job back.
+    with Session(engine) as other:
+        other.execute(text("BEGIN IMMEDIATE"))
+        other.execute(update(Run).values(status=RunStatus.ABANDONED, finished_at=NOW + LEASE))
+        other.execute(
+            update(Job)
+            .where(col(Job.id) == job_id)
+            .values(state=JobState.QUEUED, lease_owner=None, lease_expires_at=None)
+        )
+        recovering = threading.Thread(target=recover_in_thread)
+        recovering.start()
+        recovering.join(timeout=0.5)  # w2 waits for the lock, not reading the run as open
+        assert recovering.is_alive()
+        other.commit()
+    recovering.join(timeout=30)
+    assert not failures
+    with Session(engine) as session:
+        closed = session.exec(
+            select(AuditEvent).where(col(AuditEvent.action).in_(["run.abandoned", "run.adopted"]))
+        ).all()
+        first = session.exec(select(Run).order_by(col(Run.id))).first()
+    assert closed == []  # w2 did not close the run a second time
+    assert first is not None and first.status == RunStatus.ABANDONED
+    # The job the other worker put back was claimed into w2's own run.
+    assert job(engine, job_id).lease_owner == "w2"
