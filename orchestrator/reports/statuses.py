@@ -292,8 +292,12 @@ def _job_facts(
             case((state.in_([s.value for s in _FINAL_JOB_STATES]), event.c.at)).label(
                 "finished_at"
             ),
-            func.coalesce(
-                event.c.data["message"].as_string(), event.c.data["reason"].as_string()
+            # As the job row keeps it: a success clears the error (its message is a note).
+            case(
+                (state == JobState.SUCCEEDED.value, None),
+                else_=func.coalesce(
+                    event.c.data["message"].as_string(), event.c.data["reason"].as_string()
+                ),
             ).label("last_error"),
         )
         .select_from(

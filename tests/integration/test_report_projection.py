@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ from tests.integration.test_reports import (
     build_fleet,
 )
 
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
 # What a report reads of each status row (see department._grouped and bundle._cited_evidence).
 COLUMNS = (
     "employee_id",
@@ -76,13 +78,26 @@ def _rows(session: Session, *, projected: bool) -> set[tuple[Any, ...]]:
     return {tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in found}
 
 
+def _timeless(session: Session, *, as_of: datetime | None) -> set[tuple[Any, ...]]:
+    """The status rows' columns that do not depend on the moment a report is for, derived
+    from the rows as they stand (None) or from the audit log as of a moment."""
+    scope = Scope(department=None, as_of=as_of, dialect=session.get_bind().dialect.name)
+    statuses = all_statuses(session, policies=POLICIES, scope=scope)
+    assert statuses is not None
+    columns = (name for name in COLUMNS if name != "exposure_days")
+    found = session.execute(select(*(statuses.rows.c[name] for name in columns))).all()
+    return {tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in found}
+
+
 def refreshed(engine: Engine) -> Refresh:
-    """Refresh and commit, then check the stored rows against a direct derivation."""
+    """Refresh and commit, then check the stored rows against a direct derivation, and the
+    rows as they stand against the audit log (an as-of report reads the log)."""
     with session_scope(engine) as session:
         done = refresh_projection(session)
     with Session(engine) as session:
         stored = _rows(session, projected=True)
         assert stored == _rows(session, projected=False)
+        assert _timeless(session, as_of=None) == _timeless(session, as_of=FAR_FUTURE)
     return done
 
 
