@@ -277,13 +277,26 @@ def _job_facts(
             query = query.where(id_in(_JOBS.c.employee_id, employee_ids))
         return query.subquery(f"jobs_{_slug(policy_id)}")
     mine = true() if employee_ids is None else id_in(_JOBS.c.employee_id, employee_ids)
-    subjects = None
-    if employee_ids is not None:
-        subjects = select(cast(_JOBS.c.id, String)).where(_JOBS.c.policy_id == policy_id, mine)
-    latest = _latest_events("job", JOB_STATE_ACTIONS, as_of, subjects)
+    then = and_(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of, mine)
+    # A job not changed since the moment stood then as its row stands now: every change of
+    # state stamps `updated_at`, and the row and the log agree (see the tests). Only jobs
+    # changed since are read from the log, so a derivation as of a moment costs the events
+    # of what changed after it, not those of the whole log.
+    settled = select(
+        _JOBS.c.id,
+        _JOBS.c.consent_id,
+        _JOBS.c.state,
+        _JOBS.c.outcome,
+        _JOBS.c.finished_at,
+        _JOBS.c.last_error,
+    ).where(then, _JOBS.c.updated_at <= as_of)
+    changed = and_(then, _JOBS.c.updated_at > as_of)
+    latest = _latest_events(
+        "job", JOB_STATE_ACTIONS, as_of, select(cast(_JOBS.c.id, String)).where(changed)
+    )
     event = _AUDIT.alias()
     state = func.coalesce(case(JOB_STATE_ACTIONS, value=event.c.action), JobState.QUEUED.value)
-    return (
+    from_log = (
         select(
             _JOBS.c.id,
             _JOBS.c.consent_id,
@@ -305,9 +318,9 @@ def _job_facts(
                 event, event.c.seq == latest.c.seq
             )
         )
-        .where(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of, mine)
-        .cte(f"jobs_{_slug(policy_id)}")
+        .where(changed)
     )
+    return union_all(settled, from_log).cte(f"jobs_{_slug(policy_id)}")
 
 
 def _slug(policy_id: str) -> str:

@@ -9,16 +9,17 @@ fallback to the log forbidden so that a pass means the history itself was read.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from orchestrator.consent.service import revoke
 from orchestrator.core.db import session_scope
+from orchestrator.jobs.models import Job
 from orchestrator.reports import ReportParameters, build_department_report
 from orchestrator.reports import history as history_module
 from orchestrator.reports.history import (
@@ -190,3 +191,15 @@ def test_the_workers_scheduler_records_one_day_per_pass(fleet: Fleet) -> None:
     assert through() == (T0 - timedelta(days=1)).date()  # the directory import's day
     scheduler_pass(fleet.engine, settings=fleet.settings, policies=POLICIES, worker="w", now=LATER)
     assert through() == T0.date()
+
+
+def test_jobs_read_from_their_rows_say_what_the_log_says(fleet: Fleet) -> None:
+    """As of a moment, a job unchanged since is read from its row, the others from the log;
+    stamping every job as changed since makes all of them come from the log: same rows."""
+    with Session(fleet.engine) as session:
+        from_rows = {moment: _rows(session, moment, recorded=False) for moment in MOMENTS}
+    with session_scope(fleet.engine) as session:
+        session.execute(update(Job).values(updated_at=datetime(2100, 1, 1, tzinfo=UTC)))
+    with Session(fleet.engine) as session:
+        for moment in MOMENTS:
+            assert _rows(session, moment, recorded=False) == from_rows[moment], moment
