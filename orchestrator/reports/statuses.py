@@ -264,15 +264,16 @@ def _job_facts(
     policy_id: str, as_of: datetime | None, employee_ids: EmployeeIds | None
 ) -> FromClause:
     """One policy's jobs with state, outcome, finish time and last error (now, or as of)."""
+    as_they_stand = select(
+        _JOBS.c.id,
+        _JOBS.c.consent_id,
+        _JOBS.c.state,
+        _JOBS.c.outcome,
+        _JOBS.c.finished_at,
+        _JOBS.c.last_error,
+    )
     if as_of is None:
-        query = select(
-            _JOBS.c.id,
-            _JOBS.c.consent_id,
-            _JOBS.c.state,
-            _JOBS.c.outcome,
-            _JOBS.c.finished_at,
-            _JOBS.c.last_error,
-        ).where(_JOBS.c.policy_id == policy_id)
+        query = as_they_stand.where(_JOBS.c.policy_id == policy_id)
         if employee_ids is not None:
             query = query.where(id_in(_JOBS.c.employee_id, employee_ids))
         return query.subquery(f"jobs_{_slug(policy_id)}")
@@ -282,14 +283,7 @@ def _job_facts(
     # state stamps `updated_at`, and the row and the log agree (see the tests). Only jobs
     # changed since are read from the log, so a derivation as of a moment costs the events
     # of what changed after it, not those of the whole log.
-    settled = select(
-        _JOBS.c.id,
-        _JOBS.c.consent_id,
-        _JOBS.c.state,
-        _JOBS.c.outcome,
-        _JOBS.c.finished_at,
-        _JOBS.c.last_error,
-    ).where(then, _JOBS.c.updated_at <= as_of)
+    settled = as_they_stand.where(then, _JOBS.c.updated_at <= as_of)
     changed = and_(then, _JOBS.c.updated_at > as_of)
     latest = _latest_events(
         "job", JOB_STATE_ACTIONS, as_of, select(cast(_JOBS.c.id, String)).where(changed)
