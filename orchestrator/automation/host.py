@@ -10,17 +10,6 @@ non-zero.
 
 from __future__ import annotations
 
-import time as _t0mod
-_T0 = _t0mod.time()
-
-
-def _tm(label: str) -> None:  # TEMP-TIMING
-    with open("/tmp/fleet-helper-timing.log", "a") as f:
-        f.write(f"{_t0mod.time():.3f} host {label}\n")
-
-
-_tm("module-top")
-
 import argparse
 import json
 import sys
@@ -28,19 +17,40 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from orchestrator.automation.batch import BatchError, decode_batch
 from orchestrator.automation.browser import launch_chromium
-from orchestrator.automation.engine import not_started, run_task, write_outcome
 from orchestrator.core.errors import OrchestratorError
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from orchestrator.automation.batch import Batch
+
 EXIT_BATCH_UNUSABLE = 3
-_tm("imports-done")
+
+
+class UnusableBatchError(Exception):
+    """The batch cannot be opened: wrong key, altered bytes, or not the policy that was sent."""
+
+
+def _open_batch(batch: bytes, key: bytes, work: Path) -> Batch:
+    """Load the engine and decrypt the batch. Runs beside the start of Playwright and Chromium
+    (most of a batch's start-up on the host), so the engine and policy schema are imported
+    here rather than at the top of this module."""
+    from orchestrator.automation import engine  # noqa: F401 - imported here, used by run_batch
+    from orchestrator.automation.batch import BatchError, decode_batch
+
+    try:
+        return decode_batch(batch, key=key, work_dir=work)
+    except BatchError as exc:
+        raise UnusableBatchError(str(exc)) from exc
 
 
 def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
@@ -48,47 +58,50 @@ def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
     statuses: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="optout-host-") as directory:
         work = Path(directory)
-        _tm("decode-start")
-        decoded = decode_batch(batch, key=key, work_dir=work)
-        _tm("decode-done")
         evidence = work / "evidence"
-        evidence.mkdir(exist_ok=True)
-        started = time.monotonic()
-        ordered = sorted(decoded.tasks, key=lambda task: decoded.start_after.get(task.task_id, 0))
-        with sync_playwright() as playwright:
-            _tm("pw-started")
-            browser = launch_chromium(playwright)
-            _tm("browser-launched")
-            try:
-                last: dict[str, tuple[float, float]] = {}  # platform → (offset, started)
-                for task in ordered:
-                    # Pacing: the controller spaced each platform's tasks across the fleet;
-                    # a slow task never lets the next ones of its platform start in a burst.
-                    platform = task.policy.policy.platform
-                    offset = decoded.start_after.get(task.task_id, 0.0)
-                    earliest = started + offset
-                    if platform in last:
-                        previous_offset, previous_start = last[platform]
-                        earliest = max(earliest, previous_start + offset - previous_offset)
-                    if (wait := earliest - time.monotonic()) > 0:
-                        time.sleep(wait)
-                    last[platform] = (offset, time.monotonic())
-                    if decoded.not_after is not None and datetime.now(UTC) > decoded.not_after:
-                        outcome = not_started(task, "the batch's time ran out before it started")
-                    else:
-                        outcome = run_task(browser, task)
-                    write_outcome(outcome, evidence)
-                    _tm("task-done")
-                    statuses[outcome.status.value] += 1
-            finally:
-                _tm("tasks-done")
-                browser.close()
-                _tm("browser-closed")
-        _tm("pw-stopped")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-batch") as pool:
+            # The batch is decrypted while the browser starts; a batch that cannot be opened
+            # still ends the run before any task starts, the browser closed.
+            opening = pool.submit(_open_batch, batch, key, work)
+            started = time.monotonic()
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                try:
+                    statuses = _run_tasks(browser, opening.result(), evidence, started=started)
+                finally:
+                    browser.close()
         with tarfile.open(result, "w:gz") as archive:
             archive.add(evidence, arcname=".")
-        _tm("archive-packed")
     result.chmod(0o600)
+    return statuses
+
+
+def _run_tasks(browser: Browser, decoded: Batch, evidence: Path, *, started: float) -> Counter[str]:
+    """Run the batch's tasks in order and pace, writing each outcome under `evidence`."""
+    from orchestrator.automation.engine import not_started, run_task, write_outcome
+
+    statuses: Counter[str] = Counter()
+    evidence.mkdir(exist_ok=True)
+    ordered = sorted(decoded.tasks, key=lambda task: decoded.start_after.get(task.task_id, 0))
+    last: dict[str, tuple[float, float]] = {}  # platform → (offset, started)
+    for task in ordered:
+        # Pacing: the controller spaced each platform's tasks across the fleet; a slow task
+        # never lets the next ones of its platform start in a burst.
+        platform = task.policy.policy.platform
+        offset = decoded.start_after.get(task.task_id, 0.0)
+        earliest = started + offset
+        if platform in last:
+            previous_offset, previous_start = last[platform]
+            earliest = max(earliest, previous_start + offset - previous_offset)
+        if (wait := earliest - time.monotonic()) > 0:
+            time.sleep(wait)
+        last[platform] = (offset, time.monotonic())
+        if decoded.not_after is not None and datetime.now(UTC) > decoded.not_after:
+            outcome = not_started(task, "the batch's time ran out before it started")
+        else:
+            outcome = run_task(browser, task)
+        write_outcome(outcome, evidence)
+        statuses[outcome.status.value] += 1
     return statuses
 
 
@@ -98,15 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="result archive (.tar.gz)")
     args = parser.parse_args(argv)
-    _tm("main")
     key, _, batch = sys.stdin.buffer.read().partition(b"\n")
-    _tm("stdin-read")
     if not key.strip() or not batch.strip():
         print("no batch key and batch on standard input: cannot open the batch", file=sys.stderr)
         return EXIT_BATCH_UNUSABLE
     try:
         statuses = run_batch(batch.strip(), args.out, key=key.strip())
-    except (BatchError, OrchestratorError, OSError, PlaywrightError) as exc:
+    except (UnusableBatchError, OrchestratorError, OSError, PlaywrightError) as exc:
         print(f"the batch could not run: {exc}", file=sys.stderr)
         return EXIT_BATCH_UNUSABLE
     print(json.dumps({"tasks": sum(statuses.values()), "statuses": dict(statuses)}))

@@ -55,6 +55,15 @@ def scheduler_pass(
     engine: Engine, *, settings: Settings, policies: PolicySet, worker: str, now: datetime
 ) -> None:
     """Launch due campaigns, expire overdue requests, queue reminders and re-checks, send mail."""
+    plan_pass(engine, settings=settings, policies=policies, worker=worker, now=now)
+    mail_and_history_pass(engine, settings=settings, worker=worker, now=now)
+
+
+def plan_pass(
+    engine: Engine, *, settings: Settings, policies: PolicySet, worker: str, now: datetime
+) -> None:
+    """What decides which jobs may be claimed: launch due campaigns, expire overdue requests,
+    queue reminders and re-checks, release and hold jobs by run window."""
     config = ConsentConfig.from_settings(settings, policies=policies)
     with session_scope(engine) as session:
         queue_verifications(
@@ -65,6 +74,13 @@ def scheduler_pass(
         )
         # After the re-checks are queued, so that run windows hold those too.
         run_due(session, config=config, now=now, actor=f"worker:{worker}")
+
+
+def mail_and_history_pass(
+    engine: Engine, *, settings: Settings, worker: str, now: datetime
+) -> None:
+    """What no claim depends on: send due mail, refresh the reports' projection, record the
+    status history. The worker does it once the next run has started, not before its claim."""
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
     with session_scope(engine) as session:  # so that reports find little left to take in
         refresh_projection(session)
@@ -92,10 +108,11 @@ def work(
 
     Cycles overlap by one step: once a run's results are back, the next batch is claimed and
     started, and the previous one is recorded while it runs, so the fleet's browsers do not
-    wait for the database. Claims stay just in time (consent, holds and pauses are checked as
-    before); at most one run and one recording are under way at a time; a batch that may
-    pause a policy is recorded before the next claim. `on_cycle` hears of every cycle in
-    order, once it is recorded.
+    wait for the database; each pass's mail and reports' upkeep also wait until the run has
+    started (`plan_pass` before the claim, `mail_and_history_pass` after). Claims stay just
+    in time (consent, holds and pauses are checked as before); at most one run and one
+    recording are under way at a time; a batch that may pause a policy is recorded before
+    the next claim. `on_cycle` hears of every cycle in order, once it is recorded.
     """
     stop = stop or threading.Event()
     totals = WorkerTotals()
@@ -118,14 +135,15 @@ def work(
 
     try:
         while not stop.is_set():
-            scheduler_pass(
-                engine, settings=settings, policies=policies, worker=config.name, now=clock()
-            )
+            plan_pass(engine, settings=settings, policies=policies, worker=config.name, now=clock())
             running = claim_batch(
                 engine, settings=settings, policies=policies, worker=config, clock=clock
             )
             if running is not None:
                 running.start(settings=settings, pacing=pacing)
+            # Mail (receipts pile up with every batch) and reports' upkeep wait for no claim:
+            # done while the run starts up, they keep the fleet's browsers from waiting.
+            mail_and_history_pass(engine, settings=settings, worker=config.name, now=clock())
             recorded = unrecorded is not None
             if unrecorded is not None:
                 record(unrecorded)  # while the next batch's run starts up and works
