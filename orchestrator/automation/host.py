@@ -44,7 +44,7 @@ def _open_batch(batch: bytes, key: bytes, work: Path) -> Batch:
     """Load the engine and decrypt the batch. Runs beside the start of Playwright and Chromium
     (most of a batch's start-up on the host), so the engine and policy schema are imported
     here rather than at the top of this module."""
-    from orchestrator.automation import engine  # noqa: F401 - imported here, used by run_batch
+    from orchestrator.automation import engine  # noqa: F401 - loaded now; `_run_tasks` uses it
     from orchestrator.automation.batch import BatchError, decode_batch
 
     try:

@@ -51,14 +51,6 @@ class WorkerTotals:
         self.states.update(report.states)
 
 
-def scheduler_pass(
-    engine: Engine, *, settings: Settings, policies: PolicySet, worker: str, now: datetime
-) -> None:
-    """Launch due campaigns, expire overdue requests, queue reminders and re-checks, send mail."""
-    plan_pass(engine, settings=settings, policies=policies, worker=worker, now=now)
-    mail_and_history_pass(engine, settings=settings, worker=worker, now=now)
-
-
 def plan_pass(
     engine: Engine, *, settings: Settings, policies: PolicySet, worker: str, now: datetime
 ) -> None:

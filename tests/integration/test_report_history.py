@@ -30,7 +30,7 @@ from orchestrator.reports.history import (
 )
 from orchestrator.reports.models import StatusHistoryMark
 from orchestrator.reports.statuses import Scope, all_statuses
-from orchestrator.worker.loop import scheduler_pass
+from orchestrator.worker.loop import mail_and_history_pass
 from tests.integration.test_report_projection import COLUMNS
 from tests.integration.test_reports import (
     CONFIG,
@@ -187,9 +187,9 @@ def test_the_workers_scheduler_records_one_day_per_pass(fleet: Fleet) -> None:
             found: date | None = session.execute(select(_MARK.c.through_day)).scalar()
         return found
 
-    scheduler_pass(fleet.engine, settings=fleet.settings, policies=POLICIES, worker="w", now=LATER)
+    mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
     assert through() == (T0 - timedelta(days=1)).date()  # the directory import's day
-    scheduler_pass(fleet.engine, settings=fleet.settings, policies=POLICIES, worker="w", now=LATER)
+    mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
     assert through() == T0.date()
 
 
