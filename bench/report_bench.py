@@ -50,7 +50,7 @@ from orchestrator.reports import (
     render_report,
 )
 from orchestrator.reports.history import catch_up_status_history, end_of
-from orchestrator.reports.models import StatusHistory
+from orchestrator.reports.models import ProofHistory, StatusHistory
 from orchestrator.reports.projection import refresh_projection
 
 POLICIES = load_policies(Path(__file__).resolve().parents[1] / "policies")
@@ -382,12 +382,14 @@ def catch_up_history(engine: Engine, label: str, now: datetime, what: str) -> No
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE status_history")
+            connection.exec_driver_sql("ANALYZE proof_history")
             connection.commit()
 
 
 def long_history(engine: Engine, label: str, months: int) -> None:
     """Months of re-checks: every compliant account gets a new proof each month, so the
-    history gains an interval per month and the log two events per check."""
+    proof history gains an interval per month (the status history none) and the log two
+    events per check."""
     generating = recording = 0.0
     checked = []
     for month in range(1, months + 1):
@@ -416,8 +418,12 @@ def long_history(engine: Engine, label: str, months: int) -> None:
     )
     with session_scope(engine) as session:
         rows = session.execute(select(func.count()).select_from(StatusHistory)).scalar_one()
+        proofs = session.execute(select(func.count()).select_from(ProofHistory)).scalar_one()
         jobs = session.execute(select(func.count()).select_from(Job)).scalar_one()
-    print(f"{label:10} after {months} months: {rows} history rows, {jobs} jobs")
+    print(
+        f"{label:10} after {months} months: {rows} status history rows, "
+        f"{proofs} proof history rows, {jobs} jobs"
+    )
     time_reports(engine, label, None, f"now, after {months} months")
     quick = (ReportFormat.JSON, ReportFormat.HTML)
     halfway = end_of(checked[len(checked) // 2].date())

@@ -23,7 +23,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
-from orchestrator.reports.history import report_statuses
+from orchestrator.reports.history import Proofs, report_statuses
 from orchestrator.reports.projection import refresh_in_own_transaction
 from orchestrator.reports.statuses import DEPARTMENTS, Scope, Status, resolve_department
 
@@ -274,7 +274,7 @@ def build_department_report(
     platform_of = {loaded.policy.id: loaded.policy.platform for loaded in policies}
     if params.as_of is None:
         refresh_in_own_transaction(session)
-    statuses = report_statuses(session, policies=policies, scope=scope)
+    statuses = report_statuses(session, policies=policies, scope=scope, proofs=Proofs.PURGED)
     asked = [] if statuses is None else list(statuses.policy_ids)
     grouped = [] if statuses is None else _grouped(session, statuses.rows, asked)
 

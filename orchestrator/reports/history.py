@@ -10,6 +10,8 @@ SQL a direct as-of report uses (`projection.derived_statuses`), and storing what
 A report as of a moment reads the day that ended last before it, then derives as of the
 moment itself the few employees touched since that day ended; it falls back to deriving
 everyone from the log when there is no recorded day yet or when that would be most people.
+The proof of each status (`ProofHistory`) has intervals of its own: monthly re-checks renew
+it without changing the status, so the statuses keep about one interval per employee.
 
 A day is recorded only an hour (`GRACE`) after it ended, so transactions stamped in it have
 committed. Should an event still arrive stamped before then (a long transaction, a skewed
@@ -21,13 +23,20 @@ evidence purges are joined when a report runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    ColumnElement,
     Date,
     Engine,
+    MetaData,
+    Select,
+    Table,
     and_,
     delete,
     exists,
@@ -48,10 +57,11 @@ from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
 from orchestrator.core.db import begin_writing
 from orchestrator.core.sql import id_in, upsert_row
+from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
 from orchestrator.reports.changes import events_between_times, touched_ids
-from orchestrator.reports.models import StatusHistory, StatusHistoryMark
+from orchestrator.reports.models import ProofHistory, StatusHistory, StatusHistoryMark
 from orchestrator.reports.projection import STORED, derived_statuses, projected_statuses
 from orchestrator.reports.statuses import (
     EMPLOYEES,
@@ -66,12 +76,15 @@ from orchestrator.reports.statuses import (
 )
 
 HISTORY = StatusHistory.__table__  # type: ignore[attr-defined]
+PROOFS = ProofHistory.__table__  # type: ignore[attr-defined]
 _MARK = StatusHistoryMark.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_EVIDENCE = EvidenceRecord.__table__  # type: ignore[attr-defined]
 
 GRACE = timedelta(hours=1)
 _POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on PostgreSQL
-_VALUES = tuple(name for name in STORED if name not in ("employee_id", "policy_id"))
+_KEY = ("employee_id", "policy_id")
+_STATUS_VALUES = tuple(name for name in STORED if name not in (*_KEY, "proof_job_id"))
 _STAMPS = (
     _AUDIT.c.at,
     Consent.__table__.c.requested_at,  # type: ignore[attr-defined]
@@ -180,56 +193,104 @@ def _begin_recording(session: Session) -> None:
 def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
     """Derive, as of the day's end, the employees touched since `after`; store what differs.
 
-    All in SQL, so a day that touched everyone costs two statements, not 200,000 rows
-    through Python. A derivation as of a later moment covers everyone an earlier one did
-    (campaigns, consents and exemptions are never removed), so rows only change or appear:
-    the changed and new ones are inserted from this day, then the rows they replace are
-    closed. Returns how many employees were derived again.
+    All in SQL, so a day that touched everyone costs a handful of statements, not 200,000
+    rows through Python: the derivation is written once to a temporary table, then the
+    statuses and the proofs each store their changes from it. Returns how many employees
+    were derived again.
     """
     ids = _touched(session, after=after, through=end_of(day))
     derived = derived_statuses(session, as_of=end_of(day), employee_ids=ids)
     if derived is None:
         return 0
-    if ids is None and session.get_bind().dialect.name == "postgresql":
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if ids is None and postgresql:
         # Deriving everyone, PostgreSQL underestimates the rows of the grouped audit events a
         # hundredfold and joins them by nested loops: minutes at 100,000 employees instead of
         # seconds. Hash joins are right for a whole directory (this transaction only).
         session.execute(text("SET LOCAL enable_nestloop = off"))
-    d = derived.subquery("derived")
-    standing = HISTORY.alias("standing")
-    unchanged = exists().where(
-        standing.c.employee_id == d.c.employee_id,
-        standing.c.policy_id == d.c.policy_id,
-        standing.c.valid_until.is_(None),
-        *(standing.c[name].is_not_distinct_from(d.c[name]) for name in _VALUES),
+    day_statuses = _day_statuses_table()
+    day_statuses.create(session.connection())
+    session.execute(day_statuses.insert().from_select(list(STORED), derived))
+    if postgresql:
+        session.execute(text(f"ANALYZE {day_statuses.name}"))
+    _store_changes(session, HISTORY, day_statuses, day=day, ids=ids, values=_STATUS_VALUES)
+    _store_changes(session, PROOFS, day_statuses, day=day, ids=ids, values=("proof_job_id",))
+    day_statuses.drop(session.connection())
+    if ids is not None:
+        return len(ids)
+    everyone: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
+    return everyone
+
+
+def _day_statuses_table() -> Table:
+    """A temporary table for one day's derived statuses (gone with the transaction, too)."""
+    columns = [Column(c.name, c.type) for c in HISTORY.c if c.name in STORED]
+    columns += [Column("proof_job_id", PROOFS.c.proof_job_id.type)]
+    return Table(
+        "day_statuses",
+        MetaData(),
+        *columns,
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
+
+
+def _store_changes(
+    session: Session,
+    table: Table,
+    derived: Table,
+    *,
+    day: date,
+    ids: list[int] | None,
+    values: tuple[str, ...],
+) -> None:
+    """Open an interval from `day` for every derived row whose values differ from the
+    standing interval's, then close the intervals those replace.
+
+    A derivation as of a later moment covers everyone an earlier one did (campaigns,
+    consents and exemptions are never removed), so intervals only change or appear. A row
+    whose values are all null opens nothing where nothing stood (a status without proof).
+    """
+    d = derived
+
+    def standing(*also: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
+        open_row = table.alias("standing")
+        return exists().where(
+            open_row.c.employee_id == d.c.employee_id,
+            open_row.c.policy_id == d.c.policy_id,
+            open_row.c.valid_until.is_(None),
+            *(condition(open_row) for condition in also),
+        )
+
+    def same_values(open_row: Any) -> ColumnElement[bool]:
+        return and_(*(open_row.c[name].is_not_distinct_from(d.c[name]) for name in values))
+
+    anything = or_(*(d.c[name].is_not(None) for name in values))
     session.execute(
-        HISTORY.insert().from_select(
-            [*STORED, "valid_from"],
-            select(*(d.c[name] for name in STORED), literal(day, Date)).where(~unchanged),
+        table.insert().from_select(
+            [*_KEY, *values, "valid_from"],
+            select(*(d.c[name] for name in (*_KEY, *values)), literal(day, Date)).where(
+                ~standing(same_values), or_(anything, standing())
+            ),
         )
     )
-    replaced = HISTORY.alias("replaced")
+    replaced = table.alias("replaced")
     closing = (
-        update(HISTORY)
+        update(table)
         .where(
-            HISTORY.c.valid_until.is_(None),
-            HISTORY.c.valid_from < day,
+            table.c.valid_until.is_(None),
+            table.c.valid_from < day,
             exists().where(
-                replaced.c.employee_id == HISTORY.c.employee_id,
-                replaced.c.policy_id == HISTORY.c.policy_id,
+                replaced.c.employee_id == table.c.employee_id,
+                replaced.c.policy_id == table.c.policy_id,
                 replaced.c.valid_from == day,
             ),
         )
         .values(valid_until=day)
     )
     if ids is not None:
-        closing = closing.where(id_in(HISTORY.c.employee_id, ids))
+        closing = closing.where(id_in(table.c.employee_id, ids))
     session.execute(closing)
-    if ids is not None:
-        return len(ids)
-    everyone: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
-    return everyone
 
 
 def _touched(session: Session, *, after: datetime | None, through: datetime) -> list[int] | None:
@@ -243,11 +304,13 @@ def _touched(session: Session, *, after: datetime | None, through: datetime) -> 
 def _rewind(session: Session, mark: _Mark, day: date) -> _Mark | None:
     """Forget the recorded days from `day` on, so they are recorded again."""
     if day <= mark.first_day:
-        session.execute(delete(HISTORY))
+        for table in (HISTORY, PROOFS):
+            session.execute(delete(table))
         session.execute(delete(_MARK))
         return None
-    session.execute(delete(HISTORY).where(HISTORY.c.valid_from >= day))
-    session.execute(update(HISTORY).where(HISTORY.c.valid_until >= day).values(valid_until=None))
+    for table in (HISTORY, PROOFS):
+        session.execute(delete(table).where(table.c.valid_from >= day))
+        session.execute(update(table).where(table.c.valid_until >= day).values(valid_until=None))
     rewound = _Mark(mark.first_day, min(mark.through_day, day - timedelta(days=1)), mark.seq)
     _store_mark(session, rewound)
     return rewound
@@ -285,7 +348,17 @@ def _store_mark(session: Session, mark: _Mark) -> None:
     upsert_row(session, _MARK, {"id": 1, **values})
 
 
-def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
+class Proofs(StrEnum):
+    """Which proofs a report's status rows carry: every one (what a bundle copies), or only
+    those whose evidence was purged (what a report counts, without reading every proof)."""
+
+    ALL = "all"
+    PURGED = "purged"
+
+
+def history_statuses(
+    session: Session, *, policies: PolicySet, scope: Scope, proofs: Proofs = Proofs.ALL
+) -> StatusRows | None:
     """A report's status rows as of `scope.as_of`: the recorded day that ended last before
     it, with the employees touched since derived as of the moment itself; derived from the
     log when nothing usable is recorded. None when no campaign had asked anyone then."""
@@ -310,19 +383,14 @@ def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> 
         overlay = _touched(session, after=after, through=as_of)
         if overlay is None:
             return all_statuses(session, policies=policies, scope=scope)
-    h = HISTORY
-    base = select(*(h.c[name] for name in STORED)).where(
-        h.c.policy_id.in_(asked),
-        h.c.valid_from <= day,
-        or_(h.c.valid_until.is_(None), h.c.valid_until > day),
-    )
+    base = _recorded_on(day, asked, proofs)
     if not recorded:
         base = base.where(false())
     facts_query: Any = base
     if overlay:
         derived = derived_statuses(session, as_of=as_of, employee_ids=overlay)
         if derived is not None:
-            facts_query = union_all(base.where(~id_in(h.c.employee_id, overlay)), derived)
+            facts_query = union_all(base.where(~id_in(HISTORY.c.employee_id, overlay)), derived)
     facts = facts_query.subquery("facts")
     starts = exposure_starts(policies, countries_in_directory(session))
     rows = (
@@ -343,9 +411,45 @@ def history_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> 
     return StatusRows(asked, rows)
 
 
-def report_statuses(session: Session, *, policies: PolicySet, scope: Scope) -> StatusRows | None:
-    """A report's status rows: the projection for now (refreshed by the caller), the
-    recorded history as of a past moment."""
+def _on(day: date, table: Table) -> ColumnElement[bool]:
+    """The table's intervals that held at the end of `day`."""
+    return and_(
+        table.c.valid_from <= day, or_(table.c.valid_until.is_(None), table.c.valid_until > day)
+    )
+
+
+def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[Any]:
+    """The recorded statuses at the end of `day`, with their proofs, in `STORED` order."""
+    proof_rows = select(PROOFS.c.employee_id, PROOFS.c.policy_id, PROOFS.c.proof_job_id).where(
+        _on(day, PROOFS), PROOFS.c.policy_id.in_(asked)
+    )
+    if proofs is Proofs.PURGED:
+        purged = select(_EVIDENCE.c.job_id).where(_EVIDENCE.c.purged_at.is_not(None))
+        # Materialized, so the few proofs are found from the purged evidence by the index on
+        # the proof's job, not looked up once per status.
+        proof_rows = proof_rows.where(PROOFS.c.proof_job_id.in_(purged))
+        proof = proof_rows.cte("proofs_then").prefix_with("MATERIALIZED")
+    else:
+        proof = proof_rows.cte("proofs_then")
+    h = HISTORY
+    columns = [proof.c.proof_job_id if name == "proof_job_id" else h.c[name] for name in STORED]
+    return (
+        select(*columns)
+        .select_from(
+            h.outerjoin(
+                proof,
+                and_(proof.c.employee_id == h.c.employee_id, proof.c.policy_id == h.c.policy_id),
+            )
+        )
+        .where(h.c.policy_id.in_(asked), _on(day, h))
+    )
+
+
+def report_statuses(
+    session: Session, *, policies: PolicySet, scope: Scope, proofs: Proofs = Proofs.ALL
+) -> StatusRows | None:
+    """A report's status rows: the projection for now (refreshed by the caller, with every
+    proof), the recorded history as of a past moment."""
     if scope.as_of is None:
         return projected_statuses(session, policies=policies, scope=scope)
-    return history_statuses(session, policies=policies, scope=scope)
+    return history_statuses(session, policies=policies, scope=scope, proofs=proofs)

@@ -47,7 +47,11 @@ class ProjectionWatermark(SQLModel, table=True):
 
 class StatusHistory(SQLModel, table=True):
     """One employee's status on one policy at the end of each day from `valid_from` up to the
-    day before `valid_until` (None: still), so a report "as of" a day reads it in one pass."""
+    day before `valid_until` (None: still), so a report "as of" a day reads it in one pass.
+
+    The proof is kept apart (`ProofHistory`): every re-check renews it, and an interval per
+    renewal would make each as-of read scan a row per employee per month.
+    """
 
     __tablename__ = "status_history"
     # Clustered by (employee, policy) like the projection: an as-of report walks it in that
@@ -63,8 +67,27 @@ class StatusHistory(SQLModel, table=True):
     status: str = Field(max_length=30)
     days_to_compliance: float | None = Field(default=None)
     first_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    proof_job_id: int | None = Field(default=None)
     last_error: str | None = Field(default=None, max_length=2000)
+
+
+class ProofHistory(SQLModel, table=True):
+    """Which job proved an employee's status on a policy at the end of each day from
+    `valid_from` up to the day before `valid_until` (None: still); a null job: none from then.
+
+    Read for the reports' cited evidence and for bundles, not for every as-of count.
+    """
+
+    __tablename__ = "proof_history"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    employee_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
+    )
+    policy_id: str = Field(max_length=100, primary_key=True)
+    valid_from: date = Field(primary_key=True)
+    valid_until: date | None = Field(default=None)
+    # Indexed: a report looks up the proofs whose evidence was purged, which are few.
+    proof_job_id: int | None = Field(default=None, index=True)
 
 
 class StatusHistoryMark(SQLModel, table=True):

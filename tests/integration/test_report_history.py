@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlmodel import Session
 
 from orchestrator.consent.service import revoke
 from orchestrator.core.db import session_scope
+from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
 from orchestrator.reports import ReportParameters, build_department_report
 from orchestrator.reports import history as history_module
 from orchestrator.reports.history import (
     HISTORY,
+    PROOFS,
     catch_up_status_history,
     end_of,
     history_statuses,
@@ -130,6 +132,65 @@ def test_department_report_as_of_reads_the_history(
     assert {(d, m): totals(d, m) for d in (None, "Sales") for m in moments} == expected
 
 
+def test_a_recheck_renews_the_proof_without_a_new_status_interval(fleet: Fleet) -> None:
+    catch_up_status_history(fleet.engine, now=LATER)
+    day = T_RECHECK.date()
+    with Session(fleet.engine) as session:
+        renewed = set(
+            session.execute(
+                select(PROOFS.c.employee_id, PROOFS.c.policy_id).where(
+                    PROOFS.c.valid_from == day, PROOFS.c.proof_job_id.is_not(None)
+                )
+            ).all()
+        )
+        reopened = set(
+            session.execute(
+                select(HISTORY.c.employee_id, HISTORY.c.policy_id).where(
+                    HISTORY.c.valid_from == day
+                )
+            ).all()
+        )
+        still_compliant = set(
+            session.execute(
+                select(HISTORY.c.employee_id, HISTORY.c.policy_id).where(
+                    HISTORY.c.status == "compliant",
+                    HISTORY.c.valid_from < day,
+                    or_(HISTORY.c.valid_until.is_(None), HISTORY.c.valid_until > day),
+                )
+            ).all()
+        )
+    # Accounts verified before the re-check and verified again by it: a new proof, the same
+    # status interval (drifted ones change status, so they open one).
+    assert renewed & still_compliant
+    assert not (renewed & still_compliant) & reopened
+
+
+def test_an_as_of_report_counts_the_purged_evidence_it_cites(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope(fleet.engine) as session:
+        purge_expired_evidence(
+            session,
+            older_than=timedelta(0),
+            now=LATER,
+            actor="t",
+            evidence_dir=fleet.settings.resolved_evidence_dir,
+        )
+
+    def cited(as_of: datetime) -> int:
+        params = ReportParameters(None, as_of, LATER, "cli:auditor@host")
+        with Session(fleet.engine) as session:
+            report = build_department_report(session, params=params, policies=POLICIES)
+        return report.retention.cited_records_purged
+
+    moments = [end_of(T_RUN.date()), T_RECHECK + timedelta(hours=1), end_of(T_RECHECK.date())]
+    from_the_log = [cited(moment) for moment in moments]
+    assert all(from_the_log)
+    catch_up_status_history(fleet.engine, now=LATER)
+    _no_fallback(monkeypatch)
+    assert [cited(moment) for moment in moments] == from_the_log
+
+
 def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,8 +225,15 @@ def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catch_up_status_history(fleet.engine, now=T_RUN + timedelta(days=1, hours=2))
-    with Session(fleet.engine) as session:
-        before = session.execute(select(HISTORY).order_by(*HISTORY.primary_key)).all()
+
+    def recorded() -> list[Any]:
+        with Session(fleet.engine) as session:
+            return [
+                session.execute(select(table).order_by(*table.primary_key)).all()
+                for table in (HISTORY, PROOFS)
+            ]
+
+    before = recorded()
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("killed")
@@ -173,8 +241,7 @@ def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
     monkeypatch.setattr(history_module, "_store_mark", crash)
     with pytest.raises(RuntimeError):
         catch_up_status_history(fleet.engine, now=LATER)
-    with Session(fleet.engine) as session:
-        assert session.execute(select(HISTORY).order_by(*HISTORY.primary_key)).all() == before
+    assert recorded() == before
     monkeypatch.undo()
     done = catch_up_status_history(fleet.engine, now=LATER)
     assert done.through_day is not None and done.through_day > T_RUN.date()

@@ -1,0 +1,70 @@
+"""proofs kept apart from the end-of-day status history; the history is recorded again
+
+Each re-check renews a proof; as a column of the status history it opened an interval per
+employee per month, which every as-of report then scanned. The history is derived from the
+append-only audit log, so it is emptied here and the worker's catch-up records it again
+(reports derive from the log meanwhile).
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-23 18:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import orchestrator.core.db
+
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _intervals(table: str, *values: sa.Column) -> None:
+    """A table of day intervals per employee and policy (see `reports.models`)."""
+    op.create_table(
+        table,
+        sa.Column("employee_id", sa.Integer(), nullable=False),
+        sa.Column("policy_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=True),
+        *values,
+        sa.ForeignKeyConstraint(["employee_id"], ["employees.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("employee_id", "policy_id", "valid_from"),
+        sqlite_with_rowid=False,
+    )
+
+
+def _status_history(*, with_proof: bool) -> None:
+    proof = [sa.Column("proof_job_id", sa.Integer(), nullable=True)] if with_proof else []
+    _intervals(
+        "status_history",
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+        sa.Column("days_to_compliance", sa.Float(), nullable=True),
+        sa.Column(
+            "first_verified_at", orchestrator.core.db.UTCDateTime(timezone=True), nullable=True
+        ),
+        *proof,
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    )
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM status_history_mark")
+    op.drop_table("status_history")
+    _status_history(with_proof=False)
+    _intervals("proof_history", sa.Column("proof_job_id", sa.Integer(), nullable=True))
+    op.create_index("ix_proof_history_proof_job_id", "proof_history", ["proof_job_id"])
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM status_history_mark")
+    op.drop_index("ix_proof_history_proof_job_id", table_name="proof_history")
+    op.drop_table("proof_history")
+    op.drop_table("status_history")
+    _status_history(with_proof=True)
