@@ -14,7 +14,9 @@ as many job results, with their audit events), the projection's catch-up after i
 report as of the middle of the burst's day (the recorded day before, plus the employees
 touched since) before and after that day is recorded; then --months of monthly re-checks of
 every compliant account, each day recorded as the worker would, and reports now, across the
-year and at noon on a re-check day; and peak memory. Goals: JSON under 1 s and HTML under
+year and at noon on a re-check day; a retention purge of the evidence of the year's first
+half (each verified job has a screenshot record) and reports now and as of mid-year after
+it; and peak memory. Goals: JSON under 1 s and HTML under
 3 s on both databases, now and as of a past date.
 """
 
@@ -40,6 +42,8 @@ from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
 from orchestrator.core.db import make_engine, scratch_postgres_database, session_scope
 from orchestrator.employees.models import Department, Employee
+from orchestrator.evidence.models import EvidenceRecord
+from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
@@ -64,6 +68,24 @@ RECHECK_EVERY_DAYS = 28  # a year of monthly re-checks ends before today (2026-1
 def _chunks(rows: list[dict], size: int = CHUNK):
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _screenshots(session: Session, job_ids: list[int], captured_at: datetime) -> None:
+    """One evidence record per verified job, as the worker keeps a screenshot of each check."""
+    evidence = EvidenceRecord.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "job_id": j,
+            "kind": "screenshot",
+            "sha256": "0" * 64,
+            "policy_version": "bench",
+            "captured_at": captured_at,
+            "data": {},
+        }
+        for j in job_ids
+    ]
+    for chunk in _chunks(rows):
+        session.execute(insert(evidence), chunk)
 
 
 def generate(engine: Engine, employees: int, rng: random.Random) -> None:
@@ -219,6 +241,10 @@ def generate(engine: Engine, employees: int, rng: random.Random) -> None:
             ],
             now=finished,
         )
+        verified = [
+            j for j, row in zip(job_ids, job_rows, strict=True) if row["outcome"] == "changed"
+        ]
+        _screenshots(session, verified, finished)
 
 
 def burst(engine: Engine, size: int, rng: random.Random) -> None:
@@ -332,6 +358,7 @@ def monthly_rechecks(engine: Engine, month: int) -> datetime:
             ],
             now=at + timedelta(hours=1),
         )
+        _screenshots(session, job_ids, at + timedelta(hours=1))
     return at
 
 
@@ -367,7 +394,12 @@ def time_reports(
         print(
             f"{label:10} {when:26} {fmt.value:5} {done - started:6.2f} s "
             f"(query {built - started:5.2f} s, render {done - built:5.2f} s, "
-            f"{size / 1024:7.1f} KiB)"
+            f"{size / 1024:7.1f} KiB"
+            + (
+                f", cites {purged} purged records)"
+                if (purged := report.retention.cited_records_purged)
+                else ")"
+            )
         )
 
 
@@ -434,6 +466,24 @@ def long_history(engine: Engine, label: str, months: int) -> None:
     time_reports(engine, label, before_last, f"as of {before_last:%Y-%m-%d %H:%M}", quick)
     during_last = checked[-1] + timedelta(hours=9)  # 12:00 on the day everyone was checked
     time_reports(engine, label, during_last, f"as of {during_last:%Y-%m-%d %H:%M}", quick)
+    # A retention purge of everything captured before the middle of the year: the reports
+    # then look up which of the proofs they count lost their evidence.
+    purged_at = checked[-1] + timedelta(days=2)
+    started = time.perf_counter()
+    with session_scope(engine) as session, tempfile.TemporaryDirectory() as store:
+        purge = purge_expired_evidence(
+            session,
+            older_than=purged_at - halfway,
+            now=purged_at,
+            actor="bench",
+            evidence_dir=Path(store),
+        )
+    print(
+        f"{label:10} retention purge: {purge.records} evidence records "
+        f"in {time.perf_counter() - started:.2f} s"
+    )
+    time_reports(engine, label, None, "now, after a purge", quick)
+    time_reports(engine, label, halfway, f"as of {halfway:%Y-%m-%d}, purged", quick)
 
 
 def measure(engine: Engine, label: str, burst_size: int, months: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from orchestrator.core.db import UTCDateTime
@@ -15,6 +15,16 @@ class EvidenceRecord(SQLModel, table=True):
     """A screenshot, control state or confirmation, with its hash and where it was captured."""
 
     __tablename__ = "evidence"
+    # Reports count the purged evidence their proofs cite: these few (or, after a purge, the
+    # older part), found without reading every record.
+    __table_args__ = (
+        Index(
+            "ix_evidence_purged_job_id",
+            "job_id",
+            sqlite_where=text("purged_at IS NOT NULL"),
+            postgresql_where=text("purged_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="jobs.id", index=True)
