@@ -468,14 +468,14 @@ def pause_campaign(
         )
     campaign.state = CampaignState.PAUSED
     session.add(campaign)
-    held = _hold_jobs(session, campaign_id=campaign_id, actor=actor, now=now, record_each=False)
+    held = _hold_jobs(session, campaign_id=campaign_id, actor=actor, now=now)
     record(
         session,
         actor=actor,
         action="campaign.paused",
         subject_type="campaign",
         subject_id=campaign_id,
-        data={"held_job_ids": held},
+        data={"held_jobs": len(held)},
         now=now,
     )
     return _view(campaign)
@@ -512,13 +512,23 @@ def resume_campaign(
         .scalars()
         .all()
     )
+    # Like every change of a job's state, each release has an event of its own: reports as
+    # of a past moment read a job's state then from its newest event.
+    record_many(
+        session,
+        [
+            NewEvent(actor, "job.released", "job", str(job_id), {"reason": "campaign resumed"})
+            for job_id in released
+        ],
+        now=now,
+    )
     record(
         session,
         actor=actor,
         action="campaign.resumed",
         subject_type="campaign",
         subject_id=campaign_id,
-        data={"released_job_ids": list(released)},
+        data={"released_jobs": len(released)},
         now=now,
     )
     return _view(campaign)
@@ -561,9 +571,7 @@ def cancel_campaign(
     return _view(campaign)
 
 
-def _hold_jobs(
-    session: Session, *, campaign_id: int, actor: str, now: datetime, record_each: bool = True
-) -> list[int]:
+def _hold_jobs(session: Session, *, campaign_id: int, actor: str, now: datetime) -> list[int]:
     held = list(
         session.exec(
             update(Job)
@@ -577,15 +585,14 @@ def _hold_jobs(
             .returning(col(Job.id))
         ).scalars()
     )
-    if record_each:
-        record_many(
-            session,
-            [
-                NewEvent(actor, "job.held", "job", str(job_id), {"reason": HELD_BY_PAUSE})
-                for job_id in held
-            ],
-            now=now,
-        )
+    record_many(
+        session,
+        [
+            NewEvent(actor, "job.held", "job", str(job_id), {"reason": HELD_BY_PAUSE})
+            for job_id in held
+        ],
+        now=now,
+    )
     return held
 
 

@@ -337,6 +337,8 @@ def test_pause_holds_jobs_and_resume_releases_them(directory: Engine) -> None:
     assert job_states() == {"ann@example.com": ["queued"] * 2, "bob@example.com": ["queued"] * 2}
     actions = audit_actions(directory)
     assert "campaign.paused" in actions and "campaign.resumed" in actions
+    # Each job's own trail says it was held and released (as-of reports read it).
+    assert (actions.count("job.held"), actions.count("job.released")) == (4, 4)
 
 
 def test_cancel_withdraws_open_requests_their_mail_and_waiting_jobs(directory: Engine) -> None:
