@@ -95,7 +95,8 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     hold: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Indexed: reports as of a moment read from the log only the jobs changed since.
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

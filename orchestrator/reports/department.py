@@ -20,12 +20,19 @@ from sqlalchemy import Subquery, and_, case, func, select
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
+from orchestrator.core.db import tune_for_reporting
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
 from orchestrator.reports.history import Proofs, report_statuses
 from orchestrator.reports.projection import refresh_in_own_transaction
-from orchestrator.reports.statuses import DEPARTMENTS, Scope, Status, resolve_department
+from orchestrator.reports.statuses import (
+    DEPARTMENTS,
+    FAILING,
+    Scope,
+    Status,
+    resolve_department,
+)
 
 PURGE_ACTION = "evidence.purged"
 TOTAL = "(total)"  # the department name of the rows that cover the whole scope
@@ -208,7 +215,6 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
     count, per policy the sums behind the means, and the purged evidence the rows cite.
     The errors are grouped too so failure reasons need no second pass over the statuses.
     """
-    failing = (Status.FAILED.value, Status.NEEDS_EMPLOYEE_ACTION.value)
     purged = (
         select(_EVIDENCE.c.job_id, func.count().label("n"))
         .where(_EVIDENCE.c.purged_at.is_not(None))
@@ -224,7 +230,7 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
     for i, policy_id in enumerate(policy_ids):
         per_policy += [
             of(policy_id, s.c.status).label(f"status_{i}"),
-            of(policy_id, s.c.last_error, s.c.status.in_(failing)).label(f"error_{i}"),
+            of(policy_id, s.c.last_error, s.c.status.in_(FAILING)).label(f"error_{i}"),
             of(policy_id, s.c.days_to_compliance).label(f"days_{i}"),
             of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
         ]
@@ -274,6 +280,7 @@ def build_department_report(
     platform_of = {loaded.policy.id: loaded.policy.platform for loaded in policies}
     if params.as_of is None:
         refresh_in_own_transaction(session)
+    tune_for_reporting(session)
     statuses = report_statuses(session, policies=policies, scope=scope, proofs=Proofs.PURGED)
     asked = [] if statuses is None else list(statuses.policy_ids)
     grouped = [] if statuses is None else _grouped(session, statuses.rows, asked)

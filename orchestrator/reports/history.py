@@ -23,7 +23,6 @@ evidence purges are joined when a report runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -38,6 +37,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    case,
     delete,
     exists,
     false,
@@ -55,7 +55,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
-from orchestrator.core.db import begin_writing
+from orchestrator.core.db import begin_writing, tune_for_reporting
 from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.models import Job
@@ -208,6 +208,7 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
         # hundredfold and joins them by nested loops: minutes at 100,000 employees instead of
         # seconds. Hash joins are right for a whole directory (this transaction only).
         session.execute(text("SET LOCAL enable_nestloop = off"))
+    tune_for_reporting(session)
     day_statuses = _day_statuses_table()
     day_statuses.create(session.connection())
     session.execute(day_statuses.insert().from_select(list(STORED), derived))
@@ -252,26 +253,26 @@ def _store_changes(
     whose values are all null opens nothing where nothing stood (a status without proof).
     """
     d = derived
-
-    def standing(*also: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
-        open_row = table.alias("standing")
-        return exists().where(
-            open_row.c.employee_id == d.c.employee_id,
-            open_row.c.policy_id == d.c.policy_id,
-            open_row.c.valid_until.is_(None),
-            *(condition(open_row) for condition in also),
-        )
-
-    def same_values(open_row: Any) -> ColumnElement[bool]:
-        return and_(*(open_row.c[name].is_not_distinct_from(d.c[name]) for name in values))
-
+    # At most one interval of a pair is open, so joining it adds no rows; a join rather than
+    # EXISTS under OR, which PostgreSQL ran as a lookup per row (4 s a day at 20,000).
+    standing = table.alias("standing")
+    joined = d.outerjoin(
+        standing,
+        and_(
+            standing.c.employee_id == d.c.employee_id,
+            standing.c.policy_id == d.c.policy_id,
+            standing.c.valid_until.is_(None),
+        ),
+    )
+    nothing_stood = standing.c.employee_id.is_(None)
     anything = or_(*(d.c[name].is_not(None) for name in values))
+    same = and_(*(standing.c[name].is_not_distinct_from(d.c[name]) for name in values))
     session.execute(
         table.insert().from_select(
             [*_KEY, *values, "valid_from"],
-            select(*(d.c[name] for name in (*_KEY, *values)), literal(day, Date)).where(
-                ~standing(same_values), or_(anything, standing())
-            ),
+            select(*(d.c[name] for name in (*_KEY, *values)), literal(day, Date))
+            .select_from(joined)
+            .where(or_(and_(nothing_stood, anything), and_(~nothing_stood, ~same))),
         )
     )
     replaced = table.alias("replaced")
@@ -319,8 +320,11 @@ def _rewind(session: Session, mark: _Mark, day: date) -> _Mark | None:
 def _late_event_at(session: Session, mark: _Mark, through: datetime) -> datetime | None:
     """The earliest stamp of the events numbered after the mark that may concern recorded
     days (stamped less than `GRACE` after `through`); None when there are none."""
+    # Found by number alone (few events follow the mark), the stamp tested on those: with
+    # the stamp in the condition, PostgreSQL walked the index on stamps over the whole log.
+    late_stamp = case((_AUDIT.c.at < through + GRACE, _AUDIT.c.at))
     late: datetime | None = session.execute(
-        select(func.min(_AUDIT.c.at)).where(_AUDIT.c.seq > mark.seq, _AUDIT.c.at < through + GRACE)
+        select(func.min(late_stamp)).where(_AUDIT.c.seq > mark.seq)
     ).scalar_one()
     return late
 

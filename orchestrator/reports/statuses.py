@@ -50,7 +50,7 @@ from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.core.clock import as_utc
 from orchestrator.core.db import UTCDateTime
 from orchestrator.core.errors import NotFoundError
-from orchestrator.core.sql import id_in
+from orchestrator.core.sql import id_in, likely
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
 from orchestrator.evidence.models import EvidenceRecord
@@ -126,6 +126,10 @@ _LABELS = {
     Status.DRIFTED: "Drifted",
     Status.REVOKED: "Revoked",
 }
+
+
+# The statuses a failure's message explains (reports list their reasons).
+FAILING = (Status.FAILED.value, Status.NEEDS_EMPLOYEE_ACTION.value)
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,10 @@ def _job_facts(
     # state stamps `updated_at`, and the row and the log agree (see the tests). Only jobs
     # changed since are read from the log, so a derivation as of a moment costs the events
     # of what changed after it, not those of the whole log.
-    then = and_(_JOBS.c.policy_id == policy_id, _JOBS.c.created_at <= as_of)
+    # Jobs created by the moment are most of them unless it is long past: `likely` keeps
+    # SQLite from walking the index on `created_at` (or `updated_at`) row by row for them,
+    # and the changed few are found by the index on `updated_at`.
+    then = and_(_JOBS.c.policy_id == policy_id, likely(_JOBS.c.created_at <= as_of))
     jobs: FromClause = _JOBS
     if employee_ids is not None:
         # A few employees' jobs (an overlay, a day being recorded) are picked out once, and
@@ -301,7 +308,7 @@ def _job_facts(
         jobs.c.outcome,
         jobs.c.finished_at,
         jobs.c.last_error,
-    ).where(then, jobs.c.updated_at <= as_of)
+    ).where(then, likely(jobs.c.updated_at <= as_of))
     changed = and_(then, jobs.c.updated_at > as_of)
     latest = _latest_events(
         "job", JOB_STATE_ACTIONS, as_of, select(cast(jobs.c.id, String)).where(changed)
@@ -443,7 +450,9 @@ def status_facts(
         exemption.c.reason.label("exemption_reason"),
         last_job.c.id.label("last_job_id"),
         last_job.c.outcome.label("last_outcome"),
-        last_job.c.last_error,
+        # Only a failure's message says something of the status; notes on waiting jobs
+        # (held, released, retrying) come and go without changing it.
+        case((status.in_(FAILING), last_job.c.last_error)).label("last_error"),
         summary.c.proof_job_id,
         summary.c.drift_at,
     ).select_from(

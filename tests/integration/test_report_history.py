@@ -17,10 +17,17 @@ import pytest
 from sqlalchemy import Engine, func, or_, select, update
 from sqlmodel import Session
 
-from orchestrator.consent.service import revoke
+from orchestrator.campaigns.service import (
+    CampaignScope,
+    pause_campaign,
+    resume_campaign,
+)
+from orchestrator.consent.service import Decision, revoke
 from orchestrator.core.db import session_scope
+from orchestrator.employees.models import Employee
 from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.queue import claim_jobs
 from orchestrator.reports import ReportParameters, build_department_report
 from orchestrator.reports import history as history_module
 from orchestrator.reports.history import (
@@ -46,6 +53,8 @@ from tests.integration.test_reports import (
     T_RECHECK,
     T_RUN,
     Fleet,
+    _campaign,
+    _decide,
     _token,
     build_fleet,
 )
@@ -189,6 +198,40 @@ def test_an_as_of_report_counts_the_purged_evidence_it_cites(
     catch_up_status_history(fleet.engine, now=LATER)
     _no_fallback(monkeypatch)
     assert [cited(moment) for moment in moments] == from_the_log
+
+
+def test_a_paused_campaigns_held_jobs_read_the_same_from_the_log(fleet: Fleet) -> None:
+    """A pause holds queued jobs and a resume releases them; as of a moment in between, the
+    jobs read from their rows while unchanged, and from the log once they changed again:
+    the same rows, and no note of the hold in them (it explains no failure)."""
+    campaign_id = _campaign(fleet.engine, CampaignScope(emails=("c1@x.com",)), NOW)
+    _decide(fleet.engine, "c1@x.com", Decision.APPROVE, NOW + timedelta(minutes=5))
+    with Session(fleet.engine) as session:
+        c1 = session.execute(select(Employee.id).where(Employee.email == "c1@x.com")).scalar_one()
+    paused, resumed = NOW + timedelta(hours=1), NOW + timedelta(days=1)
+    with session_scope(fleet.engine) as session:
+        pause_campaign(session, campaign_id=campaign_id, actor="cli:admin", now=paused)
+    during = paused + timedelta(minutes=30)
+
+    def c1_rows(moment: datetime) -> set[tuple[Any, ...]]:
+        with Session(fleet.engine) as session:
+            return {row for row in _rows(session, moment, recorded=False) if row[0] == c1}
+
+    from_rows = c1_rows(during)
+    status, error = COLUMNS.index("status"), COLUMNS.index("last_error")
+    assert {(row[status], row[error]) for row in from_rows} == {("queued_or_running", None)}
+    with session_scope(fleet.engine) as session:
+        resume_campaign(session, campaign_id=campaign_id, actor="cli:admin", now=resumed)
+    assert c1_rows(during) == from_rows
+    after = resumed + timedelta(minutes=30)
+    released = c1_rows(after)
+    # Claimed later, the released jobs too are read from the log as of before.
+    with session_scope(fleet.engine) as session:
+        claimed = claim_jobs(
+            session, worker="w", limit=100, now=after + timedelta(hours=1), lease=timedelta(hours=1)
+        )
+    assert claimed
+    assert c1_rows(after) == released
 
 
 def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(

@@ -1,5 +1,5 @@
 """proofs kept apart from the end-of-day status history; the history is recorded again;
-purged evidence indexed by job
+purged evidence indexed by job; jobs indexed by their last change
 
 Each re-check renews a proof; as a column of the status history it opened an interval per
 employee per month, which every as-of report then scanned. The history is derived from the
@@ -61,6 +61,7 @@ def upgrade() -> None:
     _status_history(with_proof=False)
     _intervals("proof_history", sa.Column("proof_job_id", sa.Integer(), nullable=True))
     op.create_index("ix_proof_history_proof_job_id", "proof_history", ["proof_job_id"])
+    op.create_index("ix_jobs_updated_at", "jobs", ["updated_at"])
     purged = sa.text("purged_at IS NOT NULL")
     op.create_index(
         "ix_evidence_purged_job_id",
@@ -74,6 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DELETE FROM status_history_mark")
     op.drop_index("ix_evidence_purged_job_id", table_name="evidence")
+    op.drop_index("ix_jobs_updated_at", table_name="jobs")
     op.drop_index("ix_proof_history_proof_job_id", table_name="proof_history")
     op.drop_table("proof_history")
     op.drop_table("status_history")
