@@ -215,12 +215,6 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
     count, per policy the sums behind the means, and the purged evidence the rows cite.
     The errors are grouped too so failure reasons need no second pass over the statuses.
     """
-    purged = (
-        select(_EVIDENCE.c.job_id, func.count().label("n"))
-        .where(_EVIDENCE.c.purged_at.is_not(None))
-        .group_by(_EVIDENCE.c.job_id)
-        .subquery("purged")
-    )
     s = statuses
 
     def of(policy_id: str, value: Any, *when: Any) -> Any:
@@ -234,7 +228,13 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
             of(policy_id, s.c.days_to_compliance).label(f"days_{i}"),
             of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
         ]
-    cited = case((s.c.status == Status.COMPLIANT.value, purged.c.n), else_=0)
+    # One seek per proof in the index of purged evidence, however much a purge removed.
+    purged = (
+        select(func.count())
+        .where(_EVIDENCE.c.job_id == s.c.proof_job_id, _EVIDENCE.c.purged_at.is_not(None))
+        .scalar_subquery()
+    )
+    cited = case((s.c.status == Status.COMPLIANT.value, purged), else_=0)
     # Grouped by employee alone (an employee has one department): rows stored in employee
     # order are then grouped as they are read, without sorting them first.
     employees = (
@@ -243,7 +243,6 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
             *per_policy,
             func.sum(cited).label("purged"),
         )
-        .select_from(s.outerjoin(purged, purged.c.job_id == s.c.proof_job_id))
         .group_by(s.c.employee_id)
         .subquery("per_employee")
     )

@@ -66,6 +66,7 @@ from orchestrator.reports.projection import STORED, derived_statuses, projected_
 from orchestrator.reports.statuses import (
     EMPLOYEES,
     Scope,
+    Status,
     StatusRows,
     all_statuses,
     campaigns_by_policy,
@@ -354,7 +355,7 @@ def _store_mark(session: Session, mark: _Mark) -> None:
 
 class Proofs(StrEnum):
     """Which proofs a report's status rows carry: every one (what a bundle copies), or only
-    those whose evidence was purged (what a report counts, without reading every proof)."""
+    compliant statuses' proofs whose evidence was purged (what a report counts)."""
 
     ALL = "all"
     PURGED = "purged"
@@ -423,30 +424,37 @@ def _on(day: date, table: Table) -> ColumnElement[bool]:
 
 
 def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[Any]:
-    """The recorded statuses at the end of `day`, with their proofs, in `STORED` order."""
-    proof_rows = select(PROOFS.c.employee_id, PROOFS.c.policy_id, PROOFS.c.proof_job_id).where(
-        _on(day, PROOFS), PROOFS.c.policy_id.in_(asked)
+    """The recorded statuses at the end of `day`, with their proofs, in `STORED` order.
+
+    Each status looks up its proof: the pair's newest proof interval begun by then, one seek
+    in the table's (employee, policy, day) order. A report wants it only for a compliant
+    status whose proof's evidence was purged, and then one more seek says whether it was:
+    a fixed cost per status, however much evidence a purge removed (driving from the
+    purged evidence instead cost 1.5 s after purging half a year at 100,000 employees).
+    """
+    h = HISTORY
+    p = PROOFS.alias("proof")
+    proof: ColumnElement[Any] = (
+        select(p.c.proof_job_id)
+        .where(
+            p.c.employee_id == h.c.employee_id,
+            p.c.policy_id == h.c.policy_id,
+            p.c.valid_from <= day,
+        )
+        .order_by(p.c.valid_from.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     if proofs is Proofs.PURGED:
-        purged = select(_EVIDENCE.c.job_id).where(_EVIDENCE.c.purged_at.is_not(None))
-        # Materialized, so the few proofs are found from the purged evidence by the index on
-        # the proof's job, not looked up once per status.
-        proof_rows = proof_rows.where(PROOFS.c.proof_job_id.in_(purged))
-        proof = proof_rows.cte("proofs_then").prefix_with("MATERIALIZED")
-    else:
-        proof = proof_rows.cte("proofs_then")
-    h = HISTORY
-    columns = [proof.c.proof_job_id if name == "proof_job_id" else h.c[name] for name in STORED]
-    return (
-        select(*columns)
-        .select_from(
-            h.outerjoin(
-                proof,
-                and_(proof.c.employee_id == h.c.employee_id, proof.c.policy_id == h.c.policy_id),
-            )
+        purged = (
+            select(_EVIDENCE.c.job_id)
+            .where(_EVIDENCE.c.job_id == proof, _EVIDENCE.c.purged_at.is_not(None))
+            .limit(1)
+            .scalar_subquery()
         )
-        .where(h.c.policy_id.in_(asked), _on(day, h))
-    )
+        proof = case((h.c.status == Status.COMPLIANT.value, purged))
+    columns = [proof.label(name) if name == "proof_job_id" else h.c[name] for name in STORED]
+    return select(*columns).where(h.c.policy_id.in_(asked), _on(day, h))
 
 
 def report_statuses(

@@ -74,7 +74,8 @@ class ProofHistory(SQLModel, table=True):
     """Which job proved an employee's status on a policy at the end of each day from
     `valid_from` up to the day before `valid_until` (None: still); a null job: none from then.
 
-    Read for the reports' cited evidence and for bundles, not for every as-of count.
+    Looked up per status (the newest interval begun by a day) for the reports' cited
+    evidence and for bundles.
     """
 
     __tablename__ = "proof_history"
@@ -86,8 +87,7 @@ class ProofHistory(SQLModel, table=True):
     policy_id: str = Field(max_length=100, primary_key=True)
     valid_from: date = Field(primary_key=True)
     valid_until: date | None = Field(default=None)
-    # Indexed: a report looks up the proofs whose evidence was purged, which are few.
-    proof_job_id: int | None = Field(default=None, index=True)
+    proof_job_id: int | None = Field(default=None)
 
 
 class StatusHistoryMark(SQLModel, table=True):

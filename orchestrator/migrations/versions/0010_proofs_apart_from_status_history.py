@@ -60,7 +60,6 @@ def upgrade() -> None:
     op.drop_table("status_history")
     _status_history(with_proof=False)
     _intervals("proof_history", sa.Column("proof_job_id", sa.Integer(), nullable=True))
-    op.create_index("ix_proof_history_proof_job_id", "proof_history", ["proof_job_id"])
     op.create_index("ix_jobs_updated_at", "jobs", ["updated_at"])
     purged = sa.text("purged_at IS NOT NULL")
     op.create_index(
@@ -76,7 +75,6 @@ def downgrade() -> None:
     op.execute("DELETE FROM status_history_mark")
     op.drop_index("ix_evidence_purged_job_id", table_name="evidence")
     op.drop_index("ix_jobs_updated_at", table_name="jobs")
-    op.drop_index("ix_proof_history_proof_job_id", table_name="proof_history")
     op.drop_table("proof_history")
     op.drop_table("status_history")
     _status_history(with_proof=True)
