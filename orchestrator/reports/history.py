@@ -39,7 +39,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     false,
     func,
     literal,
@@ -215,8 +214,8 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
     session.execute(day_statuses.insert().from_select(list(STORED), derived))
     if postgresql:
         session.execute(text(f"ANALYZE {day_statuses.name}"))
-    _store_changes(session, HISTORY, day_statuses, day=day, ids=ids, values=_STATUS_VALUES)
-    _store_changes(session, PROOFS, day_statuses, day=day, ids=ids, values=("proof_job_id",))
+    _store_changes(session, HISTORY, day_statuses, day=day, values=_STATUS_VALUES)
+    _store_changes(session, PROOFS, day_statuses, day=day, values=("proof_job_id",))
     day_statuses.drop(session.connection())
     if ids is not None:
         return len(ids)
@@ -238,13 +237,7 @@ def _day_statuses_table() -> Table:
 
 
 def _store_changes(
-    session: Session,
-    table: Table,
-    derived: Table,
-    *,
-    day: date,
-    ids: list[int] | None,
-    values: tuple[str, ...],
+    session: Session, table: Table, derived: Table, *, day: date, values: tuple[str, ...]
 ) -> None:
     """Open an interval from `day` for every derived row whose values differ from the
     standing interval's, then close the intervals those replace.
@@ -276,23 +269,21 @@ def _store_changes(
             .where(or_(and_(nothing_stood, anything), and_(~nothing_stood, ~same))),
         )
     )
-    replaced = table.alias("replaced")
-    closing = (
+    # The intervals those rows replace: open before the day, values unlike the derived ones.
+    # Driven by the derived rows (analysed), not by the rows just inserted, whose number the
+    # table's statistics do not know yet: PostgreSQL took them for one and scanned the
+    # whole table once per row (13 s for 2,000 employees at 100,000).
+    session.execute(
         update(table)
         .where(
+            table.c.employee_id == d.c.employee_id,
+            table.c.policy_id == d.c.policy_id,
             table.c.valid_until.is_(None),
             table.c.valid_from < day,
-            exists().where(
-                replaced.c.employee_id == table.c.employee_id,
-                replaced.c.policy_id == table.c.policy_id,
-                replaced.c.valid_from == day,
-            ),
+            ~and_(*(table.c[name].is_not_distinct_from(d.c[name]) for name in values)),
         )
         .values(valid_until=day)
     )
-    if ids is not None:
-        closing = closing.where(id_in(table.c.employee_id, ids))
-    session.execute(closing)
 
 
 def _touched(session: Session, *, after: datetime | None, through: datetime) -> list[int] | None:
