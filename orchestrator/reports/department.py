@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy import Subquery, and_, case, func, literal, select
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
@@ -24,7 +24,7 @@ from orchestrator.core.db import tune_for_reporting
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
-from orchestrator.reports.history import Proofs, report_statuses
+from orchestrator.reports.history import Proofs, evidence_was_purged, report_statuses
 from orchestrator.reports.projection import refresh_in_own_transaction
 from orchestrator.reports.statuses import (
     DEPARTMENTS,
@@ -208,7 +208,9 @@ def _row(department: str, policy_id: str, platform: str, tally: _Tally) -> Repor
     )
 
 
-def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> list[Any]:
+def _grouped(
+    session: Session, statuses: Subquery, policy_ids: list[str], *, purged: bool
+) -> list[Any]:
     """Employees counted per leaf department and combination of statuses, in one statement.
 
     Columns: department_id, then per policy its status and (when failing) its error, then the
@@ -228,13 +230,16 @@ def _grouped(session: Session, statuses: Subquery, policy_ids: list[str]) -> lis
             of(policy_id, s.c.days_to_compliance).label(f"days_{i}"),
             of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
         ]
-    # One seek per proof in the index of purged evidence, however much a purge removed.
-    purged = (
-        select(func.count())
-        .where(_EVIDENCE.c.job_id == s.c.proof_job_id, _EVIDENCE.c.purged_at.is_not(None))
-        .scalar_subquery()
-    )
-    cited = case((s.c.status == Status.COMPLIANT.value, purged), else_=0)
+    # One seek per proof in the index of purged evidence, however much a purge removed;
+    # none at all until something was purged.
+    cited: Any = literal(0)
+    if purged:
+        purged_records = (
+            select(func.count())
+            .where(_EVIDENCE.c.job_id == s.c.proof_job_id, _EVIDENCE.c.purged_at.is_not(None))
+            .scalar_subquery()
+        )
+        cited = case((s.c.status == Status.COMPLIANT.value, purged_records), else_=0)
     # Grouped by employee alone (an employee has one department): rows stored in employee
     # order are then grouped as they are read, without sorting them first.
     employees = (
@@ -282,7 +287,10 @@ def build_department_report(
     tune_for_reporting(session)
     statuses = report_statuses(session, policies=policies, scope=scope, proofs=Proofs.PURGED)
     asked = [] if statuses is None else list(statuses.policy_ids)
-    grouped = [] if statuses is None else _grouped(session, statuses.rows, asked)
+    anything_purged = evidence_was_purged(session)
+    grouped = (
+        [] if statuses is None else _grouped(session, statuses.rows, asked, purged=anything_purged)
+    )
 
     paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)

@@ -42,6 +42,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     text,
@@ -350,6 +351,7 @@ class Proofs(StrEnum):
 
     ALL = "all"
     PURGED = "purged"
+    NONE = "none"  # what PURGED comes to while no evidence was ever purged
 
 
 def history_statuses(
@@ -379,6 +381,8 @@ def history_statuses(
         overlay = _touched(session, after=after, through=as_of)
         if overlay is None:
             return all_statuses(session, policies=policies, scope=scope)
+    if proofs is Proofs.PURGED and not evidence_was_purged(session):
+        proofs = Proofs.NONE
     base = _recorded_on(day, asked, proofs)
     if not recorded:
         base = base.where(false())
@@ -436,7 +440,9 @@ def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[An
         .limit(1)
         .scalar_subquery()
     )
-    if proofs is Proofs.PURGED:
+    if proofs is Proofs.NONE:
+        proof = null()
+    elif proofs is Proofs.PURGED:
         purged = (
             select(_EVIDENCE.c.job_id)
             .where(_EVIDENCE.c.job_id == proof, _EVIDENCE.c.purged_at.is_not(None))
@@ -446,6 +452,12 @@ def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[An
         proof = case((h.c.status == Status.COMPLIANT.value, purged))
     columns = [proof.label(name) if name == "proof_job_id" else h.c[name] for name in STORED]
     return select(*columns).where(h.c.policy_id.in_(asked), _on(day, h))
+
+
+def evidence_was_purged(session: Session) -> bool:
+    """Whether any evidence was ever purged (one seek in the partial index)."""
+    purged = select(_EVIDENCE.c.job_id).where(_EVIDENCE.c.purged_at.is_not(None)).limit(1)
+    return session.execute(purged).first() is not None
 
 
 def report_statuses(
