@@ -2,9 +2,10 @@
 purged evidence indexed by job; jobs indexed by their last change
 
 Each re-check renews a proof; as a column of the status history it opened an interval per
-employee per month, which every as-of report then scanned. The history is derived from the
-append-only audit log, so it is emptied here and the worker's catch-up records it again
-(reports derive from the log meanwhile).
+employee per month, which every as-of report then scanned. Status rows now keep a job's
+message only where it explains a failure. The history and the projection are derived from
+the append-only audit log, so both are emptied here: the next report rebuilds the projection
+and the worker's catch-up records the history again (reports derive from the log meanwhile).
 
 Revision ID: 0010
 Revises: 0009
@@ -55,8 +56,17 @@ def _status_history(*, with_proof: bool) -> None:
     )
 
 
-def upgrade() -> None:
+def _forget_derived_statuses() -> None:
+    """Both stored views of the statuses are derived from the log: emptied, they are built
+    again with this revision's rules (a report rebuilds the projection, the worker the
+    history)."""
     op.execute("DELETE FROM status_history_mark")
+    op.execute("DELETE FROM projection_watermark")
+    op.execute("DELETE FROM projected_statuses")
+
+
+def upgrade() -> None:
+    _forget_derived_statuses()
     op.drop_table("status_history")
     _status_history(with_proof=False)
     _intervals("proof_history", sa.Column("proof_job_id", sa.Integer(), nullable=True))
@@ -72,7 +82,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM status_history_mark")
+    _forget_derived_statuses()
     op.drop_index("ix_evidence_purged_job_id", table_name="evidence")
     op.drop_index("ix_jobs_updated_at", table_name="jobs")
     op.drop_table("proof_history")
