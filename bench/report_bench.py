@@ -88,6 +88,16 @@ def _screenshots(session: Session, job_ids: list[int], captured_at: datetime) ->
         session.execute(insert(evidence), chunk)
 
 
+def analyze_on_postgresql(engine: Engine, *tables: str) -> None:
+    """Refresh PostgreSQL's statistics of these tables (or all), as autovacuum would."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        for table in tables or ("",):
+            connection.exec_driver_sql(f"ANALYZE {table}".strip())
+        connection.commit()
+
+
 def generate(engine: Engine, employees: int, rng: random.Random) -> None:
     table = lambda model: model.__table__  # noqa: E731
     with session_scope(engine) as session:
@@ -370,10 +380,7 @@ def build_projection(engine: Engine, label: str) -> None:
         f"{label:10} projection full build: {time.perf_counter() - started:6.2f} s "
         f"({refresh.employees} employees, up to event {refresh.watermark})"
     )
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:  # autovacuum analyses a new table soon after too
-            connection.exec_driver_sql("ANALYZE projected_statuses")
-            connection.commit()
+    analyze_on_postgresql(engine, "projected_statuses")  # as autovacuum soon would
 
 
 def time_reports(
@@ -411,11 +418,7 @@ def catch_up_history(engine: Engine, label: str, now: datetime, what: str) -> No
         f"({done.days} days with changes, {done.employees} employees derived, "
         f"through {done.through_day})"
     )
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE status_history")
-            connection.exec_driver_sql("ANALYZE proof_history")
-            connection.commit()
+    analyze_on_postgresql(engine, "status_history", "proof_history")
 
 
 def long_history(engine: Engine, label: str, months: int) -> None:
@@ -436,10 +439,7 @@ def long_history(engine: Engine, label: str, months: int) -> None:
         f"{label:10} {months} monthly re-checks: generated in {generating:.1f} s; "
         f"recording each re-check day {recording / months:.2f} s on average"
     )
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:  # what autovacuum does after such a load
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+    analyze_on_postgresql(engine)  # what autovacuum does after such a load
     started = time.perf_counter()
     with session_scope(engine) as session:
         refresh = refresh_projection(session)
@@ -482,10 +482,7 @@ def long_history(engine: Engine, label: str, months: int) -> None:
         f"{label:10} retention purge: {purge.records} evidence records "
         f"in {time.perf_counter() - started:.2f} s"
     )
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:  # what autovacuum does after such an update
-            connection.exec_driver_sql("ANALYZE evidence")
-            connection.commit()
+    analyze_on_postgresql(engine, "evidence")  # what autovacuum does after such an update
     time_reports(engine, label, None, "now, after a purge", quick)
     time_reports(engine, label, halfway, f"as of {halfway:%Y-%m-%d}, purged", quick)
 
@@ -570,9 +567,7 @@ def measure_postgresql(args: argparse.Namespace) -> None:
             f"generated {args.employees} employees on PostgreSQL "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        with engine.connect() as connection:  # what autovacuum does soon after a bulk load
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+        analyze_on_postgresql(engine)  # what autovacuum does soon after a bulk load
         measure(engine, "PostgreSQL", args.burst, args.months)
         engine.dispose()
 

@@ -285,9 +285,11 @@ def build_department_report(
     if params.as_of is None:
         refresh_in_own_transaction(session)
     tune_for_reporting(session)
-    statuses = report_statuses(session, policies=policies, scope=scope, proofs=Proofs.PURGED)
-    asked = [] if statuses is None else list(statuses.policy_ids)
+    # Proofs matter to a report only for the evidence purges removed, once any did.
     anything_purged = evidence_was_purged(session)
+    proofs = Proofs.PURGED if anything_purged else Proofs.NONE
+    statuses = report_statuses(session, policies=policies, scope=scope, proofs=proofs)
+    asked = [] if statuses is None else list(statuses.policy_ids)
     grouped = (
         [] if statuses is None else _grouped(session, statuses.rows, asked, purged=anything_purged)
     )

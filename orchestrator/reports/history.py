@@ -351,7 +351,7 @@ class Proofs(StrEnum):
 
     ALL = "all"
     PURGED = "purged"
-    NONE = "none"  # what PURGED comes to while no evidence was ever purged
+    NONE = "none"  # while no evidence was ever purged, a report needs no proof at all
 
 
 def history_statuses(
@@ -381,8 +381,6 @@ def history_statuses(
         overlay = _touched(session, after=after, through=as_of)
         if overlay is None:
             return all_statuses(session, policies=policies, scope=scope)
-    if proofs is Proofs.PURGED and not evidence_was_purged(session):
-        proofs = Proofs.NONE
     base = _recorded_on(day, asked, proofs)
     if not recorded:
         base = base.where(false())
