@@ -1,22 +1,26 @@
-"""End-of-day status history: what reports "as of" a past moment read instead of the log.
+"""Hourly status history: what reports "as of" a past moment read instead of the log.
 
 Deriving every status as of a moment reads the whole audit log up to it (seconds at 100,000
-employees), so each finished day's end is recorded once, as intervals: a row says an
-employee's status on a policy at the end of every day from `valid_from` until the day before
-`valid_until`. A day is recorded by deriving again, as of its end, only the employees whose
-consents, jobs, exemptions or campaigns have an event or a stamp in that day, with the same
-SQL a direct as-of report uses (`projection.derived_statuses`), and storing what differs.
+employees), so the statuses just before each whole UTC hour (an hour's "checkpoint": the
+moment after its last microsecond) are recorded once, as intervals: a row says an employee's
+status on a policy at every checkpoint from `valid_from` up to, not including, `valid_until`.
+A checkpoint is recorded by deriving again, as of the hour's end, only the employees whose
+consents, jobs, exemptions or campaigns have an event or a stamp in the hours since the last
+one recorded, with the same SQL a direct as-of report uses (`projection.derived_statuses`),
+and storing what differs. Hours without changes are skipped over.
 
-A report as of a moment reads the day that ended last before it, then derives as of the
-moment itself the few employees touched since that day ended; it falls back to deriving
-everyone from the log when there is no recorded day yet or when that would be most people.
-The proof of each status (`ProofHistory`) has intervals of its own: monthly re-checks renew
-it without changing the status, so the statuses keep about one interval per employee.
+A report as of a moment reads the checkpoint at or before it (a date's end is one: midnight),
+then derives as of the moment itself the few employees touched since; it falls back to
+deriving everyone from the log when nothing is recorded yet or when that would be most people.
+Hours rather than days, so that a moment inside a day when re-checks touch everyone reads at
+most an hour or two of it from the log. The proof of each status (`ProofHistory`) has
+intervals of its own: monthly re-checks renew it without changing the status, so the statuses
+keep about one interval per employee.
 
-A day is recorded only an hour (`GRACE`) after it ended, so transactions stamped in it have
+An hour is recorded only an hour (`GRACE`) after it ended, so transactions stamped in it have
 committed. Should an event still arrive stamped before then (a long transaction, a skewed
 clock), the next catch-up notices it (events carry increasing numbers, and the mark keeps the
-last one seen) and records again from the day it concerns; a report meanwhile falls back to
+last one seen) and records again from the hour it concerns; a report meanwhile falls back to
 the log. Like the projection, directory facts (department, who is employed, country) and
 evidence purges are joined when a report runs.
 """
@@ -31,7 +35,6 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
-    Date,
     Engine,
     MetaData,
     Select,
@@ -83,6 +86,8 @@ _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 _EVIDENCE = EvidenceRecord.__table__  # type: ignore[attr-defined]
 
 GRACE = timedelta(hours=1)
+HOUR = timedelta(hours=1)
+_JUST_BEFORE = timedelta(microseconds=1)
 _POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on PostgreSQL
 _KEY = ("employee_id", "policy_id")
 _STATUS_VALUES = tuple(name for name in STORED if name not in (*_KEY, "proof_job_id"))
@@ -97,85 +102,100 @@ _STAMPS = (
 
 def end_of(day: date) -> datetime:
     """The last moment of a UTC day (what a report "as of" that date means)."""
-    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-    return midnight - timedelta(microseconds=1)
+    return _just_before(datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC))
+
+
+def _just_before(checkpoint: datetime) -> datetime:
+    """The moment a checkpoint's statuses are derived as of: the hour's last microsecond."""
+    return checkpoint - _JUST_BEFORE
+
+
+def _hour_of(moment: datetime) -> datetime:
+    """The whole UTC hour a moment falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def checkpoint_for(moment: datetime) -> datetime:
+    """The latest checkpoint whose statuses hold at `moment` (the end of a date: midnight)."""
+    return _hour_of(moment + _JUST_BEFORE)
 
 
 @dataclass(frozen=True)
 class HistoryCatchUp:
-    """What a catch-up did: the last day now recorded, how many days had changes and how
-    many employees were derived again, and the day it went back to, if events came late."""
+    """What a catch-up did: the last checkpoint now recorded, how many hours had changes and
+    how many employees were derived again, and the checkpoint it went back to, if events
+    came late."""
 
-    through_day: date | None
-    days: int
+    through_hour: datetime | None
+    hours: int
     employees: int
-    rewound_to: date | None
+    rewound_to: datetime | None
 
 
 @dataclass(frozen=True)
 class _Mark:
-    first_day: date
-    through_day: date
+    first_hour: datetime
+    through_hour: datetime
     seq: int
 
 
 def catch_up_status_history(
-    engine: Engine, *, now: datetime, max_days: int | None = None
+    engine: Engine, *, now: datetime, max_hours: int | None = None
 ) -> HistoryCatchUp:
-    """Record every day that ended more than `GRACE` before `now`, one transaction per day
-    with changes (days without any are skipped over). `max_days` bounds the work of one
+    """Record every hour that ended more than `GRACE` before `now`, one transaction per hour
+    with changes (hours without any are skipped over). `max_hours` bounds the work of one
     call, so the worker's scheduler pass stays short after an upgrade on a long history."""
-    days = employees = 0
-    rewound_to: date | None = None
-    through: date | None = None
-    while max_days is None or days < max_days:
+    hours = employees = 0
+    rewound_to: datetime | None = None
+    through: datetime | None = None
+    while max_hours is None or hours < max_hours:
         with Session(engine) as session:
-            step = _record_next_day(session, now=now)
+            step = _record_next_hour(session, now=now)
             session.commit()
         rewound_to = rewound_to or step.rewound_to
-        through = step.through_day
+        through = step.through_hour
         if step.employees is None:
             break
-        days += 1
+        hours += 1
         employees += step.employees
     return HistoryCatchUp(
-        through_day=through, days=days, employees=employees, rewound_to=rewound_to
+        through_hour=through, hours=hours, employees=employees, rewound_to=rewound_to
     )
 
 
 @dataclass(frozen=True)
 class _Step:
-    through_day: date | None
-    employees: int | None  # None: no day had changes to record
-    rewound_to: date | None
+    through_hour: datetime | None
+    employees: int | None  # None: no hour had changes to record
+    rewound_to: datetime | None
 
 
-def _record_next_day(session: Session, *, now: datetime) -> _Step:
-    """Record the next finished day with changes, or move the mark over days without any."""
+def _record_next_hour(session: Session, *, now: datetime) -> _Step:
+    """Record the next finished hour with changes, or move the mark over hours without any."""
     _begin_recording(session)
-    last_day = (now - GRACE).date() - timedelta(days=1)
+    last_hour = _hour_of(now - GRACE)
     head = head_seq(session)
     mark = _read_mark(session)
     rewound_to = None
     if mark is not None:
-        late = _late_event_at(session, mark, end_of(mark.through_day))
+        late = _late_event_at(session, mark, _just_before(mark.through_hour))
         if late is not None:
-            rewound_to = (late - GRACE).date()
+            rewound_to = _hour_of(late - GRACE)
             mark = _rewind(session, mark, rewound_to)
-    after = None if mark is None else end_of(mark.through_day)
+    after = None if mark is None else _just_before(mark.through_hour)
     stamp = _next_stamp(session, after=after)
-    if stamp is None or stamp.date() > last_day:
+    if stamp is None or _hour_of(stamp) + HOUR > last_hour:
         if mark is None:
             return _Step(None, None, rewound_to)
         # Nothing to record: the mark moves on, so later checks for late events start here.
-        through_day = max(mark.through_day, last_day)
-        _store_mark(session, _Mark(mark.first_day, through_day, head))
-        return _Step(through_day, None, rewound_to)
-    day = stamp.date()
-    employees = _record_day(session, day=day, after=after)
-    first_day = day if mark is None else mark.first_day
-    _store_mark(session, _Mark(first_day, day, head))
-    return _Step(day, employees, rewound_to)
+        through_hour = max(mark.through_hour, last_hour)
+        _store_mark(session, _Mark(mark.first_hour, through_hour, head))
+        return _Step(through_hour, None, rewound_to)
+    hour = _hour_of(stamp) + HOUR
+    employees = _record_hour(session, hour=hour, after=after)
+    first_hour = hour if mark is None else mark.first_hour
+    _store_mark(session, _Mark(first_hour, hour, head))
+    return _Step(hour, employees, rewound_to)
 
 
 def _begin_recording(session: Session) -> None:
@@ -191,16 +211,17 @@ def _begin_recording(session: Session) -> None:
         begin_writing(session)
 
 
-def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
-    """Derive, as of the day's end, the employees touched since `after`; store what differs.
+def _record_hour(session: Session, *, hour: datetime, after: datetime | None) -> int:
+    """Derive, as of the checkpoint `hour`, the employees touched since `after`; store what
+    differs.
 
-    All in SQL, so a day that touched everyone costs a handful of statements, not 200,000
+    All in SQL, so an hour that touched everyone costs a handful of statements, not 200,000
     rows through Python: the derivation is written once to a temporary table, then the
     statuses and the proofs each store their changes from it. Returns how many employees
     were derived again.
     """
-    ids = _touched(session, after=after, through=end_of(day))
-    derived = derived_statuses(session, as_of=end_of(day), employee_ids=ids)
+    ids = _touched(session, after=after, through=_just_before(hour))
+    derived = derived_statuses(session, as_of=_just_before(hour), employee_ids=ids)
     if derived is None:
         return 0
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -210,26 +231,26 @@ def _record_day(session: Session, *, day: date, after: datetime | None) -> int:
         # seconds. Hash joins are right for a whole directory (this transaction only).
         session.execute(text("SET LOCAL enable_nestloop = off"))
     tune_for_reporting(session)
-    day_statuses = _day_statuses_table()
-    day_statuses.create(session.connection())
-    session.execute(day_statuses.insert().from_select(list(STORED), derived))
+    hour_statuses = _hour_statuses_table()
+    hour_statuses.create(session.connection())
+    session.execute(hour_statuses.insert().from_select(list(STORED), derived))
     if postgresql:
-        session.execute(text(f"ANALYZE {day_statuses.name}"))
-    _store_changes(session, HISTORY, day_statuses, day=day, values=_STATUS_VALUES)
-    _store_changes(session, PROOFS, day_statuses, day=day, values=("proof_job_id",))
-    day_statuses.drop(session.connection())
+        session.execute(text(f"ANALYZE {hour_statuses.name}"))
+    _store_changes(session, HISTORY, hour_statuses, hour=hour, values=_STATUS_VALUES)
+    _store_changes(session, PROOFS, hour_statuses, hour=hour, values=("proof_job_id",))
+    hour_statuses.drop(session.connection())
     if ids is not None:
         return len(ids)
     everyone: int = session.execute(select(func.count()).select_from(EMPLOYEES)).scalar_one()
     return everyone
 
 
-def _day_statuses_table() -> Table:
-    """A temporary table for one day's derived statuses (gone with the transaction, too)."""
+def _hour_statuses_table() -> Table:
+    """A temporary table for one checkpoint's derived statuses (gone with the transaction)."""
     columns = [Column(c.name, c.type) for c in HISTORY.c if c.name in STORED]
     columns += [Column("proof_job_id", PROOFS.c.proof_job_id.type)]
     return Table(
-        "day_statuses",
+        "hour_statuses",
         MetaData(),
         *columns,
         prefixes=["TEMPORARY"],
@@ -238,9 +259,9 @@ def _day_statuses_table() -> Table:
 
 
 def _store_changes(
-    session: Session, table: Table, derived: Table, *, day: date, values: tuple[str, ...]
+    session: Session, table: Table, derived: Table, *, hour: datetime, values: tuple[str, ...]
 ) -> None:
-    """Open an interval from `day` for every derived row whose values differ from the
+    """Open an interval from `hour` for every derived row whose values differ from the
     standing interval's, then close the intervals those replace.
 
     A derivation as of a later moment covers everyone an earlier one did (campaigns,
@@ -249,7 +270,7 @@ def _store_changes(
     """
     d = derived
     # At most one interval of a pair is open, so joining it adds no rows; a join rather than
-    # EXISTS under OR, which PostgreSQL ran as a lookup per row (4 s a day at 20,000).
+    # EXISTS under OR, which PostgreSQL ran as a lookup per row (4 s at 20,000 employees).
     standing = table.alias("standing")
     joined = d.outerjoin(
         standing,
@@ -265,12 +286,14 @@ def _store_changes(
     session.execute(
         table.insert().from_select(
             [*_KEY, *values, "valid_from"],
-            select(*(d.c[name] for name in (*_KEY, *values)), literal(day, Date))
+            select(
+                *(d.c[name] for name in (*_KEY, *values)), literal(hour, table.c.valid_from.type)
+            )
             .select_from(joined)
             .where(or_(and_(nothing_stood, anything), and_(~nothing_stood, ~same))),
         )
     )
-    # The intervals those rows replace: open before the day, values unlike the derived ones.
+    # The intervals those rows replace: open before the hour, values unlike the derived ones.
     # Driven by the derived rows (analysed), not by the rows just inserted, whose number the
     # table's statistics do not know yet: PostgreSQL took them for one and scanned the
     # whole table once per row (13 s for 2,000 employees at 100,000).
@@ -280,10 +303,10 @@ def _store_changes(
             table.c.employee_id == d.c.employee_id,
             table.c.policy_id == d.c.policy_id,
             table.c.valid_until.is_(None),
-            table.c.valid_from < day,
+            table.c.valid_from < hour,
             ~and_(*(table.c[name].is_not_distinct_from(d.c[name]) for name in values)),
         )
-        .values(valid_until=day)
+        .values(valid_until=hour)
     )
 
 
@@ -295,24 +318,24 @@ def _touched(session: Session, *, after: datetime | None, through: datetime) -> 
     return touched_ids(session, events_between_times(after, through), rows_between=(after, through))
 
 
-def _rewind(session: Session, mark: _Mark, day: date) -> _Mark | None:
-    """Forget the recorded days from `day` on, so they are recorded again."""
-    if day <= mark.first_day:
+def _rewind(session: Session, mark: _Mark, hour: datetime) -> _Mark | None:
+    """Forget the recorded checkpoints after `hour`, so they are recorded again."""
+    if hour < mark.first_hour:
         for table in (HISTORY, PROOFS):
             session.execute(delete(table))
         session.execute(delete(_MARK))
         return None
     for table in (HISTORY, PROOFS):
-        session.execute(delete(table).where(table.c.valid_from >= day))
-        session.execute(update(table).where(table.c.valid_until >= day).values(valid_until=None))
-    rewound = _Mark(mark.first_day, min(mark.through_day, day - timedelta(days=1)), mark.seq)
+        session.execute(delete(table).where(table.c.valid_from > hour))
+        session.execute(update(table).where(table.c.valid_until > hour).values(valid_until=None))
+    rewound = _Mark(mark.first_hour, min(mark.through_hour, hour), mark.seq)
     _store_mark(session, rewound)
     return rewound
 
 
 def _late_event_at(session: Session, mark: _Mark, through: datetime) -> datetime | None:
     """The earliest stamp of the events numbered after the mark that may concern recorded
-    days (stamped less than `GRACE` after `through`); None when there are none."""
+    checkpoints (stamped less than `GRACE` after `through`); None when there are none."""
     # Found by number alone (few events follow the mark), the stamp tested on those: with
     # the stamp in the condition, PostgreSQL walked the index on stamps over the whole log.
     late_stamp = case((_AUDIT.c.at < through + GRACE, _AUDIT.c.at))
@@ -336,12 +359,12 @@ def _next_stamp(session: Session, *, after: datetime | None) -> datetime | None:
 
 
 def _read_mark(session: Session) -> _Mark | None:
-    row = session.execute(select(_MARK.c.first_day, _MARK.c.through_day, _MARK.c.seq)).first()
-    return None if row is None else _Mark(row.first_day, row.through_day, row.seq)
+    row = session.execute(select(_MARK.c.first_hour, _MARK.c.through_hour, _MARK.c.seq)).first()
+    return None if row is None else _Mark(row.first_hour, row.through_hour, row.seq)
 
 
 def _store_mark(session: Session, mark: _Mark) -> None:
-    values = {"first_day": mark.first_day, "through_day": mark.through_day, "seq": mark.seq}
+    values = {"first_hour": mark.first_hour, "through_hour": mark.through_hour, "seq": mark.seq}
     upsert_row(session, _MARK, {"id": 1, **values})
 
 
@@ -357,9 +380,9 @@ class Proofs(StrEnum):
 def history_statuses(
     session: Session, *, policies: PolicySet, scope: Scope, proofs: Proofs = Proofs.ALL
 ) -> StatusRows | None:
-    """A report's status rows as of `scope.as_of`: the recorded day that ended last before
-    it, with the employees touched since derived as of the moment itself; derived from the
-    log when nothing usable is recorded. None when no campaign had asked anyone then."""
+    """A report's status rows as of `scope.as_of`: the recorded checkpoint at or before it,
+    with the employees touched since derived as of the moment itself; derived from the log
+    when nothing usable is recorded. None when no campaign had asked anyone then."""
     as_of = scope.as_of
     if as_of is None:
         raise ValueError("history_statuses needs an as-of moment")
@@ -370,18 +393,17 @@ def history_statuses(
     mark = _read_mark(session)
     if mark is None:
         return all_statuses(session, policies=policies, scope=scope)
-    day = as_of.date() if as_of >= end_of(as_of.date()) else as_of.date() - timedelta(days=1)
-    day = min(day, mark.through_day)
-    if _late_event_at(session, mark, end_of(day)) is not None:
+    hour = min(checkpoint_for(as_of), mark.through_hour)
+    if _late_event_at(session, mark, _just_before(hour)) is not None:
         return all_statuses(session, policies=policies, scope=scope)
-    recorded = day >= mark.first_day
-    after = end_of(day) if recorded else None
+    recorded = hour >= mark.first_hour
+    after = _just_before(hour) if recorded else None
     overlay = None
     if after != as_of:
         overlay = _touched(session, after=after, through=as_of)
         if overlay is None:
             return all_statuses(session, policies=policies, scope=scope)
-    base = _recorded_on(day, asked, proofs)
+    base = _recorded_at(hour, asked, proofs)
     if not recorded:
         base = base.where(false())
     facts_query: Any = base
@@ -409,18 +431,18 @@ def history_statuses(
     return StatusRows(asked, rows)
 
 
-def _on(day: date, table: Table) -> ColumnElement[bool]:
-    """The table's intervals that held at the end of `day`."""
+def _at(hour: datetime, table: Table) -> ColumnElement[bool]:
+    """The table's intervals that held at the checkpoint `hour`."""
     return and_(
-        table.c.valid_from <= day, or_(table.c.valid_until.is_(None), table.c.valid_until > day)
+        table.c.valid_from <= hour, or_(table.c.valid_until.is_(None), table.c.valid_until > hour)
     )
 
 
-def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[Any]:
-    """The recorded statuses at the end of `day`, with their proofs, in `STORED` order.
+def _recorded_at(hour: datetime, asked: tuple[str, ...], proofs: Proofs) -> Select[Any]:
+    """The recorded statuses at the checkpoint `hour`, with their proofs, in `STORED` order.
 
     Each status looks up its proof: the pair's newest proof interval begun by then, one seek
-    in the table's (employee, policy, day) order. A report wants it only for a compliant
+    in the table's (employee, policy, checkpoint) order. A report wants it only for a compliant
     status whose proof's evidence was purged, and then one more seek says whether it was:
     a fixed cost per status, however much evidence a purge removed (driving from the
     purged evidence instead cost 1.5 s after purging half a year at 100,000 employees).
@@ -432,7 +454,7 @@ def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[An
         .where(
             p.c.employee_id == h.c.employee_id,
             p.c.policy_id == h.c.policy_id,
-            p.c.valid_from <= day,
+            p.c.valid_from <= hour,
         )
         .order_by(p.c.valid_from.desc())
         .limit(1)
@@ -449,7 +471,7 @@ def _recorded_on(day: date, asked: tuple[str, ...], proofs: Proofs) -> Select[An
         )
         proof = case((h.c.status == Status.COMPLIANT.value, purged))
     columns = [proof.label(name) if name == "proof_job_id" else h.c[name] for name in STORED]
-    return select(*columns).where(h.c.policy_id.in_(asked), _on(day, h))
+    return select(*columns).where(h.c.policy_id.in_(asked), _at(hour, h))
 
 
 def evidence_was_purged(session: Session) -> bool:

@@ -8,7 +8,7 @@ report runs), and the watermark says up to which audit event they are exact.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
@@ -46,8 +46,9 @@ class ProjectionWatermark(SQLModel, table=True):
 
 
 class StatusHistory(SQLModel, table=True):
-    """One employee's status on one policy at the end of each day from `valid_from` up to the
-    day before `valid_until` (None: still), so a report "as of" a day reads it in one pass.
+    """One employee's status on one policy just before each whole UTC hour from `valid_from`
+    up to, not including, `valid_until` (None: still), so a report as of a moment reads the
+    hour that ended last before it in one pass.
 
     The proof is kept apart (`ProofHistory`): every re-check renews it, and an interval per
     renewal would make each as-of read scan a row per employee per month.
@@ -62,8 +63,8 @@ class StatusHistory(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
     )
     policy_id: str = Field(max_length=100, primary_key=True)
-    valid_from: date = Field(primary_key=True)
-    valid_until: date | None = Field(default=None)
+    valid_from: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(max_length=30)
     days_to_compliance: float | None = Field(default=None)
     first_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -71,8 +72,8 @@ class StatusHistory(SQLModel, table=True):
 
 
 class ProofHistory(SQLModel, table=True):
-    """Which job proved an employee's status on a policy at the end of each day from
-    `valid_from` up to the day before `valid_until` (None: still); a null job: none from then.
+    """Which job proved an employee's status on a policy just before each whole hour from
+    `valid_from` up to, not including, `valid_until` (None: still); a null job: none from then.
 
     Looked up per status (the newest interval begun by a day) for the reports' cited
     evidence and for bundles.
@@ -85,22 +86,23 @@ class ProofHistory(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True)
     )
     policy_id: str = Field(max_length=100, primary_key=True)
-    valid_from: date = Field(primary_key=True)
-    valid_until: date | None = Field(default=None)
+    valid_from: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     proof_job_id: int | None = Field(default=None)
 
 
 class StatusHistoryMark(SQLModel, table=True):
-    """The one row saying which days the history covers and which audit events it has seen.
+    """The one row saying which hours the history covers and which audit events it has seen.
 
-    Days from `first_day` through `through_day` are recorded; every event up to `seq` was
-    stamped late enough not to change them (see `history`).
+    The whole hours from `first_hour` through `through_hour` are recorded (the statuses just
+    before each); every event up to `seq` was stamped late enough not to change them (see
+    `history`).
     """
 
     __tablename__ = "status_history_mark"
     __table_args__ = (CheckConstraint("id = 1", name="ck_status_history_mark_single_row"),)
 
     id: int = Field(default=1, primary_key=True)
-    first_day: date
-    through_day: date
+    first_hour: datetime = Field(sa_type=UTCDateTime)
+    through_hour: datetime = Field(sa_type=UTCDateTime)
     seq: int

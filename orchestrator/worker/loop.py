@@ -76,8 +76,9 @@ def mail_and_history_pass(
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
     with session_scope(engine) as session:  # so that reports find little left to take in
         refresh_projection(session)
-    # One day at most per pass: a backfill after an upgrade never holds up the runs for long.
-    catch_up_status_history(engine, now=now, max_days=1)
+    # One hour with changes at most per pass: a backfill after an upgrade never holds up the
+    # runs for long.
+    catch_up_status_history(engine, now=now, max_hours=1)
 
 
 def work(

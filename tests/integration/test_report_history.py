@@ -1,15 +1,15 @@
-"""The end-of-day status history: reports "as of" a past moment read it, and must say what a
+"""The hourly status history: reports "as of" a past moment read it, and must say what a
 derivation from the whole audit log says, at every day's end and at moments in between.
 
 The fleet of `test_reports` (every status present, its history spread over three weeks) is
-recorded day by day; then each as-of report is checked against a direct derivation, with the
-fallback to the log forbidden so that a pass means the history itself was read.
+recorded hour by hour; then each as-of report is checked against a direct derivation, with
+the fallback to the log forbidden so that a pass means the history itself was read.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from orchestrator.reports.history import (
     HISTORY,
     PROOFS,
     catch_up_status_history,
+    checkpoint_for,
     end_of,
     history_statuses,
 )
@@ -95,6 +96,10 @@ def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history_module, "all_statuses", refuse)
 
 
+def _whole_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 def _assert_history_equals_the_log(engine: Engine, moments: list[datetime]) -> None:
     with Session(engine) as session:
         for moment in moments:
@@ -106,12 +111,12 @@ def test_every_day_end_and_moment_between_equals_the_log(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     done = catch_up_status_history(fleet.engine, now=LATER)
-    # The directory import, launch, approvals, runs, re-check, late approvals and revocation,
-    # expiry and new campaigns, cancel: the days between had nothing to record.
-    assert done.days == 8
-    assert done.through_day == (LATER - history_module.GRACE).date() - timedelta(days=1)
+    # The directory import, launch, approvals, runs, re-check, late approvals, the revocation
+    # in the next hour, expiry and new campaigns, cancel: the hours between had nothing.
+    assert done.hours == 9
+    assert done.through_hour == _whole_hour(LATER - history_module.GRACE)
     again = catch_up_status_history(fleet.engine, now=LATER)
-    assert (again.days, again.employees) == (0, 0)
+    assert (again.hours, again.employees) == (0, 0)
     with Session(fleet.engine) as session:
         # Only changes are stored: far fewer rows than statuses times recorded days.
         stored = session.execute(select(func.count()).select_from(HISTORY)).scalar_one()
@@ -123,6 +128,29 @@ def test_every_day_end_and_moment_between_equals_the_log(
 
     _no_fallback(monkeypatch)
     _assert_history_equals_the_log(fleet.engine, MOMENTS)
+
+
+def test_a_moment_hours_into_a_busy_day_reads_the_hour_before_it(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three hours after the runs, on the runs' day, the report reads the checkpoint of that
+    hour: nothing is derived, from the log or otherwise, and the rows equal the log's."""
+    catch_up_status_history(fleet.engine, now=LATER)
+    moments = [T_RUN + timedelta(hours=3), T_RECHECK + timedelta(hours=2, minutes=59)]
+    with Session(fleet.engine) as session:
+        expected = {moment: _rows(session, moment, recorded=False) for moment in moments}
+    _no_fallback(monkeypatch)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the report derived statuses instead of reading the hour")
+
+    monkeypatch.setattr(history_module, "derived_statuses", refuse)
+    with Session(fleet.engine) as session:
+        assert {moment: _rows(session, moment, recorded=True) for moment in moments} == expected
+        assert checkpoint_for(moments[0]) == moments[0]
+        assert checkpoint_for(end_of(T_RUN.date())) == _whole_hour(
+            T_RUN + timedelta(days=1, hours=-9)
+        )
 
 
 def test_department_report_as_of_reads_the_history(
@@ -143,19 +171,19 @@ def test_department_report_as_of_reads_the_history(
 
 def test_a_recheck_renews_the_proof_without_a_new_status_interval(fleet: Fleet) -> None:
     catch_up_status_history(fleet.engine, now=LATER)
-    day = T_RECHECK.date()
+    hour = _whole_hour(T_RECHECK) + timedelta(hours=1)  # the re-checks' hour has ended
     with Session(fleet.engine) as session:
         renewed = set(
             session.execute(
                 select(PROOFS.c.employee_id, PROOFS.c.policy_id).where(
-                    PROOFS.c.valid_from == day, PROOFS.c.proof_job_id.is_not(None)
+                    PROOFS.c.valid_from == hour, PROOFS.c.proof_job_id.is_not(None)
                 )
             ).all()
         )
         reopened = set(
             session.execute(
                 select(HISTORY.c.employee_id, HISTORY.c.policy_id).where(
-                    HISTORY.c.valid_from == day
+                    HISTORY.c.valid_from == hour
                 )
             ).all()
         )
@@ -163,8 +191,8 @@ def test_a_recheck_renews_the_proof_without_a_new_status_interval(fleet: Fleet) 
             session.execute(
                 select(HISTORY.c.employee_id, HISTORY.c.policy_id).where(
                     HISTORY.c.status == "compliant",
-                    HISTORY.c.valid_from < day,
-                    or_(HISTORY.c.valid_until.is_(None), HISTORY.c.valid_until > day),
+                    HISTORY.c.valid_from < hour,
+                    or_(HISTORY.c.valid_until.is_(None), HISTORY.c.valid_until > hour),
                 )
             ).all()
         )
@@ -248,26 +276,29 @@ def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(
     # Until the next catch-up, reports fall back to the log and stay exact.
     _assert_history_equals_the_log(fleet.engine, moments)
     done = catch_up_status_history(fleet.engine, now=LATER)
-    assert done.rewound_to == (stamped - history_module.GRACE).date()
-    assert done.days >= 1
+    # Recorded again from the last checkpoint before the event, less the grace.
+    assert done.rewound_to == _whole_hour(stamped - history_module.GRACE)
+    assert done.hours >= 1
     _no_fallback(monkeypatch)
-    _assert_history_equals_the_log(fleet.engine, [*moments, end_of(T_RUN.date()) - timedelta(1)])
+    _assert_history_equals_the_log(
+        fleet.engine, [*moments, stamped - timedelta(minutes=1), stamped + timedelta(minutes=1)]
+    )
 
 
-def test_a_day_not_yet_an_hour_past_its_end_is_not_recorded(fleet: Fleet) -> None:
-    # An hour after midnight the day before is not recorded yet; a minute later it is.
-    cancel_day = T_CANCEL.date()
-    just_before = datetime.combine(cancel_day + timedelta(days=1), datetime.min.time(), T0.tzinfo)
-    done = catch_up_status_history(fleet.engine, now=just_before + timedelta(minutes=59))
-    assert done.through_day == cancel_day - timedelta(days=1)
-    done = catch_up_status_history(fleet.engine, now=just_before + timedelta(minutes=61))
-    assert done.through_day == cancel_day
+def test_an_hour_not_yet_an_hour_past_its_end_is_not_recorded(fleet: Fleet) -> None:
+    # The cancel's hour ends an hour after it; an hour after that, it is not recorded yet,
+    # and a minute later it is. Until then the mark stands at the hour before the cancel.
+    hour_end = _whole_hour(T_CANCEL) + timedelta(hours=1)
+    done = catch_up_status_history(fleet.engine, now=hour_end + timedelta(minutes=59))
+    assert done.through_hour == hour_end - timedelta(hours=1)
+    done = catch_up_status_history(fleet.engine, now=hour_end + timedelta(minutes=61))
+    assert done.through_hour == hour_end
 
 
 def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catch_up_status_history(fleet.engine, now=T_RUN + timedelta(days=1, hours=2))
+    catch_up_status_history(fleet.engine, now=T_RUN + timedelta(hours=3))
 
     def recorded() -> list[Any]:
         with Session(fleet.engine) as session:
@@ -287,20 +318,20 @@ def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
     assert recorded() == before
     monkeypatch.undo()
     done = catch_up_status_history(fleet.engine, now=LATER)
-    assert done.through_day is not None and done.through_day > T_RUN.date()
-    assert isinstance(done.through_day, date)
+    assert done.through_hour is not None and done.through_hour > T_RUN
+    assert done.through_hour.tzinfo is not None
 
 
-def test_the_workers_scheduler_records_one_day_per_pass(fleet: Fleet) -> None:
-    def through() -> date | None:
+def test_the_workers_scheduler_records_one_hour_per_pass(fleet: Fleet) -> None:
+    def through() -> datetime | None:
         with Session(fleet.engine) as session:
-            found: date | None = session.execute(select(_MARK.c.through_day)).scalar()
+            found: datetime | None = session.execute(select(_MARK.c.through_hour)).scalar()
         return found
 
     mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
-    assert through() == (T0 - timedelta(days=1)).date()  # the directory import's day
+    assert through() == T0 - timedelta(days=1, hours=-1)  # the directory import's hour
     mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
-    assert through() == T0.date()
+    assert through() == T0 + timedelta(hours=1)  # the launch's hour
 
 
 def test_jobs_read_from_their_rows_say_what_the_log_says(fleet: Fleet) -> None:
