@@ -230,24 +230,33 @@ def _grouped(
             of(policy_id, s.c.days_to_compliance).label(f"days_{i}"),
             of(policy_id, s.c.exposure_days).label(f"exposure_{i}"),
         ]
-    # One seek per proof in the index of purged evidence, however much a purge removed;
-    # none at all until something was purged.
-    cited: Any = literal(0)
-    if purged:
-        purged_records = (
-            select(func.count())
-            .where(_EVIDENCE.c.job_id == s.c.proof_job_id, _EVIDENCE.c.purged_at.is_not(None))
-            .scalar_subquery()
-        )
-        cited = case((s.c.status == Status.COMPLIANT.value, purged_records), else_=0)
+    # The purged evidence compliant statuses' proofs cite; nothing to look up until any
+    # evidence was purged.
+    source: Any = s
+    cited: Any = func.sum(literal(0))
+    purged_evidence = and_(
+        _EVIDENCE.c.job_id == s.c.proof_job_id, _EVIDENCE.c.purged_at.is_not(None)
+    )
+    compliant = s.c.status == Status.COMPLIANT.value
+    if purged and session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL runs a subquery per row several times more slowly than SQLite (0.9 s
+        # for 120,000 statuses at 100,000 employees); joined, the planner picks how. A proof
+        # with several records repeats its status row, which changes none of the maxima.
+        source = s.outerjoin(_EVIDENCE, and_(purged_evidence, compliant))
+        cited = func.count(_EVIDENCE.c.job_id)
+    elif purged:
+        # One seek per status in the index of purged evidence, however much a purge removed.
+        records = select(func.count()).where(purged_evidence).scalar_subquery()
+        cited = func.sum(case((compliant, records), else_=0))
     # Grouped by employee alone (an employee has one department): rows stored in employee
     # order are then grouped as they are read, without sorting them first.
     employees = (
         select(
             func.max(s.c.department_id).label("department_id"),
             *per_policy,
-            func.sum(cited).label("purged"),
+            cited.label("purged"),
         )
+        .select_from(source)
         .group_by(s.c.employee_id)
         .subquery("per_employee")
     )
@@ -287,7 +296,7 @@ def build_department_report(
     tune_for_reporting(session)
     # Proofs matter to a report only for the evidence purges removed, once any did.
     anything_purged = evidence_was_purged(session)
-    proofs = Proofs.PURGED if anything_purged else Proofs.NONE
+    proofs = Proofs.COMPLIANT if anything_purged else Proofs.NONE
     statuses = report_statuses(session, policies=policies, scope=scope, proofs=proofs)
     asked = [] if statuses is None else list(statuses.policy_ids)
     grouped = (

@@ -9,6 +9,7 @@ import os
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -108,6 +109,41 @@ def test_purge_removes_old_files_keeps_records_and_is_audited(
     assert event.actor == "cli:admin"
     assert (event.data["records"], event.data["older_than_days"]) == (1, 400)
     assert _purge(engine, root).records == 0  # nothing left to purge
+
+
+def test_a_proof_with_several_purged_records_counts_each_and_changes_no_figure(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Ann's proof has a second record (the page's text); both are purged. The report cites
+    both, and its counts, means and exposure stay what they were before the purge."""
+    root = tmp_path / "evidence"
+    _verified_fleet(engine, root)
+    with session_scope(engine) as session:
+        ann = session.exec(select(EvidenceRecord).order_by(col(EvidenceRecord.id))).first()
+        assert ann is not None
+        session.add(
+            EvidenceRecord(
+                job_id=ann.job_id,
+                kind="page_text",
+                sha256=hashlib.sha256(b"text").hexdigest(),
+                policy_version=ann.policy_version,
+                captured_at=ann.captured_at,
+            )
+        )
+
+    def report() -> tuple[list[Any], int]:
+        params = ReportParameters(None, None, NOW, "cli:auditor")
+        with Session(engine) as session:
+            built = build_department_report(session, params=params, policies=POLICIES)
+        return built.rows, built.retention.cited_records_purged
+
+    before, cited_before = report()
+    assert cited_before == 0
+    assert _purge(engine, root).records == 2
+    after, cited_after = report()
+    assert cited_after == 2
+    assert after == before
+    assert any(row.total == 2 and row.mean_days_to_compliance is not None for row in after)
 
 
 def test_reports_and_bundles_say_what_was_purged(engine: Engine, tmp_path: Path) -> None:
