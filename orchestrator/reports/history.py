@@ -42,7 +42,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    false,
     func,
     literal,
     null,
@@ -86,7 +85,7 @@ _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 _EVIDENCE = EvidenceRecord.__table__  # type: ignore[attr-defined]
 
 GRACE = timedelta(hours=1)
-HOUR = timedelta(hours=1)
+_HOUR = timedelta(hours=1)
 _JUST_BEFORE = timedelta(microseconds=1)
 _POSTGRES_HISTORY_LOCK = 0x0A0D19  # advisory lock key serialising catch-ups on PostgreSQL
 _KEY = ("employee_id", "policy_id")
@@ -184,14 +183,14 @@ def _record_next_hour(session: Session, *, now: datetime) -> _Step:
             mark = _rewind(session, mark, rewound_to)
     after = None if mark is None else _just_before(mark.through_hour)
     stamp = _next_stamp(session, after=after)
-    if stamp is None or _hour_of(stamp) + HOUR > last_hour:
+    hour = None if stamp is None else _hour_of(stamp) + _HOUR  # the first checkpoint after it
+    if hour is None or hour > last_hour:
         if mark is None:
             return _Step(None, None, rewound_to)
         # Nothing to record: the mark moves on, so later checks for late events start here.
         through_hour = max(mark.through_hour, last_hour)
         _store_mark(session, _Mark(mark.first_hour, through_hour, head))
         return _Step(through_hour, None, rewound_to)
-    hour = _hour_of(stamp) + HOUR
     employees = _record_hour(session, hour=hour, after=after)
     first_hour = hour if mark is None else mark.first_hour
     _store_mark(session, _Mark(first_hour, hour, head))
@@ -391,21 +390,18 @@ def history_statuses(
     if not asked:
         return None
     mark = _read_mark(session)
-    if mark is None:
-        return all_statuses(session, policies=policies, scope=scope)
+    if mark is None or checkpoint_for(as_of) < mark.first_hour:
+        return all_statuses(session, policies=policies, scope=scope)  # nothing recorded by then
     hour = min(checkpoint_for(as_of), mark.through_hour)
-    if _late_event_at(session, mark, _just_before(hour)) is not None:
+    after = _just_before(hour)
+    if _late_event_at(session, mark, after) is not None:
         return all_statuses(session, policies=policies, scope=scope)
-    recorded = hour >= mark.first_hour
-    after = _just_before(hour) if recorded else None
     overlay = None
     if after != as_of:
         overlay = _touched(session, after=after, through=as_of)
         if overlay is None:
             return all_statuses(session, policies=policies, scope=scope)
     base = _recorded_at(hour, asked, proofs, dialect=scope.dialect)
-    if not recorded:
-        base = base.where(false())
     facts_query: Any = base
     if overlay:
         derived = derived_statuses(session, as_of=as_of, employee_ids=overlay)

@@ -295,7 +295,7 @@ def test_an_hour_not_yet_an_hour_past_its_end_is_not_recorded(fleet: Fleet) -> N
     assert done.through_hour == hour_end
 
 
-def test_a_crash_while_recording_a_day_leaves_the_recorded_days_as_they_were(
+def test_a_crash_while_recording_an_hour_leaves_the_recorded_hours_as_they_were(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catch_up_status_history(fleet.engine, now=T_RUN + timedelta(hours=3))
