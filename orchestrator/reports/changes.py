@@ -1,6 +1,6 @@
 """Which employees' statuses a stretch of the audit log may have changed.
 
-Both stored views of the statuses (the projection of now and the end-of-day history) keep
+Both stored views of the statuses (the projection of now and the hourly history) keep
 themselves exact by deriving again only the employees that new events concern, so they share
 this mapping from events (and the rows written with them) to employees.
 """
@@ -38,7 +38,7 @@ _EXEMPTIONS = Exemption.__table__  # type: ignore[attr-defined]
 _EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
 
 # Past this share of the directory (and this many), deriving everyone in one statement is
-# cheaper than picking out the touched employees: for the projection, a recorded day and a
+# cheaper than picking out the touched employees: for the projection, a recorded hour and a
 # report's overlay alike.
 _EVERYONE_SHARE = 0.2
 _EVERYONE_AT_LEAST = 1000
