@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import statistics
 import tarfile
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -67,6 +69,7 @@ from orchestrator.runner.ansible import (
 )
 
 LOCAL_HOST = "localhost"
+EARLY_MARGIN = 0.05  # of a run's task time: how much earlier than planned the next one starts
 RECEIPT_LABELS = {"changed": "Opted out", "already_compliant": "Already opted out"}
 
 
@@ -531,6 +534,7 @@ class BatchRun:
         self._playbook: PlaybookRun | None = None
         self.run_result: RunResult | None = None
         self._unpacked = _Unpacked()
+        self._started: float | None = None  # time.monotonic() when its run started
 
     def start(self, *, settings: Settings, pacing: PaceCarry | None = None) -> None:
         """Start the run over the batch's hosts (nothing to start if every result is decided)."""
@@ -552,6 +556,7 @@ class BatchRun:
             host: encode_batch(host_tasks, key=key, not_after=not_after, start_after=start_after)
             for host, host_tasks in by_host.items()
         }
+        self._started = time.monotonic()
         self._playbook = start_playbook(
             batches=batches,
             key=key,
@@ -560,6 +565,11 @@ class BatchRun:
             forks=self._worker.forks,
             timeout_seconds=self._worker.run_timeout_seconds,
         )
+
+    def handed_back_by(self, until: float) -> bool:
+        """Wait until the hosts have sent back their results, but no later than `until` (a
+        `time.monotonic()` moment); whether they have (a run with nothing to run has)."""
+        return self._playbook is None or self._playbook.handed_back(until=until)
 
     def wait(self, *, pacing: PaceCarry | None = None) -> None:
         """Wait for what the hosts send back and unpack it; the play may still be cleaning
@@ -588,6 +598,33 @@ class BatchRun:
         if outcome is not None:
             return result_of(outcome)
         return _host_failure(host.name, unpacked=self._unpacked, run_result=self.run_result)
+
+    def seconds_per_task(self) -> float | None:
+        """The mean time of this run's tasks, once it has been waited for, leaving out any
+        that took over thrice the median (they waited for a time-out, which says little of
+        the next run); None if no task came back."""
+        durations = [
+            (outcome.finished_at - outcome.started_at).total_seconds()
+            for claim in self.claims
+            if claim.job_id in self.tasks
+            and (outcome := self._unpacked.outcomes.get(_task_id(claim))) is not None
+        ]
+        if not durations:
+            return None
+        usual = 3 * statistics.median(durations)
+        return statistics.mean(duration for duration in durations if duration <= usual)
+
+    def early_start_at(self, seconds_per_task: float) -> float | None:
+        """When the next run should start (a `time.monotonic()` moment) so that, starting up
+        as long as this one did, its first task follows this run's last one: this run's start
+        plus its tasks' time, at `seconds_per_task` on its busiest host. None if it has no run
+        under way. Runs vary by more than their start-up, so it aims a twentieth of the tasks'
+        time early: a brief overlap costs less than idle browsers."""
+        if self._started is None or self._playbook is None:
+            return None
+        per_host = Counter(host.name for host, _ in self.tasks.values())
+        tasks_time = max(per_host.values()) * seconds_per_task
+        return self._started + tasks_time * (1 - EARLY_MARGIN)
 
     @property
     def may_pause_a_policy(self) -> bool:

@@ -96,12 +96,23 @@ class PlaybookRun:
     def wait_for_archives(self, *, poll_seconds: float = 0.1) -> bool:
         """Wait until every host's archive has arrived (the play may still be cleaning up on
         the hosts) or the run has ended; whether it has ended."""
+        while not self.handed_back(until=time.monotonic() + poll_seconds):
+            pass
+        return self.process.poll() is not None
+
+    def handed_back(self, *, until: float, poll_seconds: float = 0.1) -> bool:
+        """Wait until every host's archive has arrived or the run has ended, but no later
+        than `until` (a `time.monotonic()` moment); whether it did by then."""
         fetched = self.private_data_dir / FETCHED
-        while self.process.poll() is None:
+        while True:
+            if self.process.poll() is not None:
+                return True
             if all((fetched / host).exists() for host in self.hosts):
+                return True
+            left = until - time.monotonic()
+            if left <= 0:
                 return False
-            time.sleep(poll_seconds)
-        return True
+            time.sleep(min(poll_seconds, left))
 
 
 def start_playbook(

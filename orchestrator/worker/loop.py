@@ -103,15 +103,25 @@ def work(
     started, and the previous one is recorded while it runs, so the fleet's browsers do not
     wait for the database; each pass's mail and reports' upkeep also wait until the run has
     started (`plan_pass` before the claim, `mail_and_history_pass` after). Claims stay just
-    in time (consent, holds and pauses are checked as before); at most one run and one
-    recording are under way at a time; a batch that may pause a policy is recorded before
-    the next claim. `on_cycle` hears of every cycle in order, once it is recorded.
+    in time (consent, holds and pauses are checked as before); at most one recording is
+    under way at a time; a batch that may pause a policy is recorded before the next claim.
+    `on_cycle` hears of every cycle in order, once it is recorded.
+
+    Without pacing, the browsers' work is all that limits the rate, and each run's start-up
+    (Ansible, the engine, a browser) would leave them idle between batches. The next batch
+    is then claimed and started early, so that its first task follows the current run's
+    last one (`_start_early`): two runs overlap for the time one takes to start up. Only
+    after a run whose failures could not pause a policy; after one that could, the next
+    claim waits for its recording again.
     """
     stop = stop or threading.Event()
     totals = WorkerTotals()
     pacing = PaceCarry(settings.pace_per_minute)
     unrecorded: BatchRun | None = None  # ran; recorded while the next batch runs
     running: BatchRun | None = None
+    early: BatchRun | None = None  # claimed and started before `running` was done
+    task_seconds: float | None = None  # a task's median time in the last run
+    may_start_early = settings.pace_per_minute <= 0
 
     def record(batch: BatchRun) -> None:
         report = batch.record(settings=settings, policies=policies)
@@ -126,14 +136,21 @@ def work(
             on_cycle(report, due, later)
         return due, upcoming
 
+    def claim_and_start() -> BatchRun | None:
+        plan_pass(engine, settings=settings, policies=policies, worker=config.name, now=clock())
+        batch = claim_batch(
+            engine, settings=settings, policies=policies, worker=config, clock=clock
+        )
+        if batch is not None:
+            batch.start(settings=settings, pacing=pacing)
+        return batch
+
     try:
         while not stop.is_set():
-            plan_pass(engine, settings=settings, policies=policies, worker=config.name, now=clock())
-            running = claim_batch(
-                engine, settings=settings, policies=policies, worker=config, clock=clock
-            )
-            if running is not None:
-                running.start(settings=settings, pacing=pacing)
+            if early is not None:  # claimed and started while the last run was at work
+                running, early = early, None
+            else:
+                running = claim_and_start()
             # Mail (receipts pile up with every batch) and reports' upkeep wait for no claim:
             # done while the run starts up, they keep the fleet's browsers from waiting.
             mail_and_history_pass(engine, settings=settings, worker=config.name, now=clock())
@@ -159,8 +176,14 @@ def work(
                     wait = min(poll_seconds, remaining) if remaining > 0 else poll_seconds
                 stop.wait(wait)
                 continue
+            if may_start_early and task_seconds is not None:
+                early = _start_early(
+                    running, task_seconds, stop=stop, claim_and_start=claim_and_start
+                )
             running.wait(pacing=pacing)
+            task_seconds = running.seconds_per_task() or task_seconds
             if running.may_pause_a_policy:
+                task_seconds = None  # no early claim until a run's failures could pause nothing
                 record(running)
             else:
                 unrecorded = running
@@ -168,12 +191,31 @@ def work(
         if unrecorded is not None:
             record(unrecorded)
             unrecorded = None
+        if early is not None:  # started before the stop: recorded now, not left to expire
+            early.wait(pacing=pacing)
+            record(early)
+            early = None
         with session_scope(engine) as session:
             totals.left_waiting = waiting_jobs(session, now=clock())
     finally:
         # Interrupted (Ctrl-C, a database error): leave the leases to expire; the next
         # worker adopts what the runs finished and requeues the rest.
-        for batch in (running, unrecorded):
+        for batch in (running, early, unrecorded):
             if batch is not None:
                 batch.abandon()
     return totals
+
+
+def _start_early(
+    running: BatchRun,
+    task_seconds: float,
+    *,
+    stop: threading.Event,
+    claim_and_start: Callable[[], BatchRun | None],
+) -> BatchRun | None:
+    """Claim and start the next batch when its first task would follow `running`'s last one
+    (tasks of `task_seconds` each), if `running` is still at work then; the batch started."""
+    start_at = running.early_start_at(task_seconds)
+    if start_at is None or running.handed_back_by(start_at) or stop.is_set():
+        return None
+    return claim_and_start()

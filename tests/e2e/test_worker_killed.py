@@ -116,6 +116,84 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
     engine.dispose()
 
 
+def _handed_back(run: Run) -> bool:
+    """Whether the run's host has sent its results back (its browser's work is over)."""
+    return Path(str(run.private_data_dir), "fetched", "localhost").exists()
+
+
+def test_a_worker_killed_with_two_runs_at_work_leaves_each_job_done_once(
+    replica, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
+    env.update(
+        OPTOUT_DATA_DIR=str(tmp_path / "data"),
+        OPTOUT_POLICIES_DIR=str(REPO / "policies"),
+        OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
+        OPTOUT_REPLICA_URL=replica.base_url,
+        OPTOUT_PACE_PER_MINUTE="0",  # unpaced: the next run starts while the last one works
+        OPTOUT_SMTP_PORT="1",
+    )
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    settings.ensure_data_dir()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    emails = [f"overlap-{n}@example.com" for n in range(3)]
+    toggle = POLICIES.get("linkedin-genai-training")
+    factories.consenting_employees(
+        engine,
+        replica_url=replica.base_url,
+        secret=settings.secret(),
+        people=dict.fromkeys(emails, ()),
+        policies={toggle.policy.id: toggle.version},
+        now=datetime.now(UTC),
+    )
+    # One job per run, leases short enough for the second worker to adopt soon.
+    worker = [*WORKER[:7], "--batch-size", "1"]
+    worker += ["--lease-seconds", "40", "--task-allowance-seconds", "20"]
+
+    first = subprocess.Popen(
+        worker, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it once a third run started beside the second
+        with Session(engine) as session:
+            runs = session.exec(select(Run).order_by(col(Run.id))).all()
+        if len(runs) == 3 and not _handed_back(runs[1]):
+            break
+        if first.poll() is not None:
+            pytest.fail("the worker ended before it ever had two runs at work")
+        time.sleep(0.1)
+    else:
+        first.kill()
+        pytest.fail("the worker never had two runs at work")
+    os.kill(first.pid, signal.SIGKILL)  # both runs' ansible-playbook processes live on
+    first.wait()
+
+    second = subprocess.run(
+        worker, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+
+    with Session(engine) as session:
+        jobs = session.exec(select(Job)).all()
+        assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
+        claims = session.exec(
+            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
+        ).one()
+        assert claims == 3  # nothing was run a second time
+        runs = session.exec(select(Run).order_by(col(Run.id))).all()
+    # The first run was recorded before the kill; both runs at work then outlived the worker.
+    assert [run.status for run in runs] == [
+        "successful",
+        "successful (worker died)",
+        "successful (worker died)",
+    ]
+    for email in emails:
+        state = replica.client.account_state(Platform.LINKEDIN, email)
+        assert state.toggle_changes["data_for_ai_improvement"] == 1
+    engine.dispose()
+
+
 def test_a_dead_workers_run_is_adopted_host_by_host_past_a_truncated_archive(
     replica, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:

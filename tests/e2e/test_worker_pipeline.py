@@ -3,6 +3,7 @@ change what a strictly serial worker would have done."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from orchestrator.audit.models import AuditEvent
+from orchestrator.core.settings import Settings
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.execute import CycleReport, WorkerConfig
 from orchestrator.jobs.models import Job, JobState, Run
@@ -33,19 +35,31 @@ def _prefix(database_url: str, name: str) -> str:
     return f"{'pg' if database_url.startswith('postgresql') else 'lite'}-{name}"
 
 
+def _consenting(
+    engine: Engine,
+    replica_url: str,
+    settings: Settings,
+    emails: list[str],
+    *,
+    behaviours: tuple[str, ...] = (),
+) -> None:
+    """Employees who approved the toggle opt-out, their replica accounts as `behaviours` say."""
+    factories.consenting_employees(
+        engine,
+        replica_url=replica_url,
+        secret=settings.secret(),
+        people=dict.fromkeys(emails, behaviours),
+        policies={TOGGLE: POLICIES.get(TOGGLE).version},
+        now=datetime.now(UTC),
+    )
+
+
 def test_batches_are_recorded_while_the_next_one_runs(
     replica, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     emails = [f"{_prefix(database_url, 'pipe')}-{n}@example.com" for n in range(5)]
     settings = worker_settings(tmp_path, database_url=database_url, replica_url=replica.base_url)
-    factories.consenting_employees(
-        engine,
-        replica_url=replica.base_url,
-        secret=settings.secret(),
-        people={email: () for email in emails},
-        policies={TOGGLE: POLICIES.get(TOGGLE).version},
-        now=datetime.now(UTC),
-    )
+    _consenting(engine, replica.base_url, settings, emails)
     heard: list[tuple[int, int]] = []
 
     def on_cycle(report: CycleReport, due: int, later: int) -> None:
@@ -85,6 +99,69 @@ def test_batches_are_recorded_while_the_next_one_runs(
         assert state.toggle_changes["data_for_ai_improvement"] == 1
 
 
+def _engine_done(run: Run) -> datetime:
+    """When the run's engine ended on its host (its command task's result, in the run's
+    event log): its browser's last task was over by then."""
+    assert run.event_log_path is not None
+    for path in Path(run.event_log_path).glob("*.json"):
+        event = json.loads(path.read_text(encoding="utf-8"))
+        data = event.get("event_data", {})
+        if event["event"] == "runner_on_ok" and data.get("task_action", "").endswith("command"):
+            return datetime.fromisoformat(event["created"])
+    raise AssertionError(f"run {run.id} has no engine result in its event log")
+
+
+def _three_runs(
+    replica, engine: Engine, database_url: str, tmp_path: Path, *, name: str, pace: float
+) -> list[Run]:
+    """Six employees through the worker in batches of two; the runs, once all succeeded."""
+    emails = [f"{_prefix(database_url, name)}-{n}@example.com" for n in range(6)]
+    settings = worker_settings(
+        tmp_path, database_url=database_url, replica_url=replica.base_url, pace_per_minute=pace
+    )
+    _consenting(engine, replica.base_url, settings, emails)
+    totals = work(
+        engine,
+        settings=settings,
+        policies=POLICIES,
+        config=WorkerConfig(name=f"{name}-worker", batch_size=2, forks=1),
+        until_empty=True,
+        poll_seconds=0.2,
+    )
+    assert totals.states == {"succeeded": 6}
+    for email in emails:  # each switch turned off once, however the runs overlapped
+        state = replica.client.account_state(Platform.LINKEDIN, email)
+        assert state.toggle_changes["data_for_ai_improvement"] == 1
+    with Session(engine) as session:
+        claims = session.exec(
+            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
+        ).one()
+        assert claims == 6  # no job was run twice
+        return list(session.exec(select(Run).order_by(col(Run.id))).all())
+
+
+def test_without_pacing_the_next_run_starts_up_while_the_last_one_works(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    runs = _three_runs(replica, engine, database_url, tmp_path, name="early", pace=0)
+
+    assert [run.job_count for run in runs] == [2, 2, 2]
+    # The first run gave the worker a task's time; the third run was claimed and started
+    # while the second one's browser was still at work, to follow it without a gap.
+    assert runs[1].started_at > _engine_done(runs[0])
+    assert runs[2].started_at < _engine_done(runs[1])
+
+
+def test_with_pacing_each_run_is_claimed_after_the_last_one_worked(
+    replica, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    # Paced, the platform's pace sets the rate and claims stay as late as they can be.
+    runs = _three_runs(replica, engine, database_url, tmp_path, name="paced", pace=600)
+
+    for earlier, later in pairwise(runs):
+        assert later.started_at > _engine_done(earlier)
+
+
 def test_a_batch_that_pauses_its_policy_is_recorded_before_the_next_claim(
     replica, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
@@ -96,14 +173,8 @@ def test_a_batch_that_pauses_its_policy_is_recorded_before_the_next_claim(
         replica_url=replica.base_url,
         policy_pause_after_failures=2,
     )
-    factories.consenting_employees(  # the page changed: the setting is not where it was
-        engine,
-        replica_url=replica.base_url,
-        secret=settings.secret(),
-        people={email: ("setting_absent",) for email in emails},
-        policies={TOGGLE: POLICIES.get(TOGGLE).version},
-        now=datetime.now(UTC),
-    )
+    # The page changed: the setting is not where it was.
+    _consenting(engine, replica.base_url, settings, emails, behaviours=("setting_absent",))
     stop = threading.Event()
 
     def on_cycle(report: CycleReport, due: int, later: int) -> None:
