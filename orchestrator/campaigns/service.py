@@ -26,6 +26,7 @@ from orchestrator.consent.config import ConsentConfig
 from orchestrator.consent.models import Consent, ConsentState
 from orchestrator.consent.service import Answer, ConsentRequest, Decision
 from orchestrator.core.clock import as_utc
+from orchestrator.core.db import analyze_after_bulk_write
 from orchestrator.core.errors import ConflictError, NotFoundError, OrchestratorError
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
@@ -342,6 +343,9 @@ def launch_campaign(
     )
     consent_service.request_consents(
         session, requests=requests, config=config, actor=actor, now=now
+    )
+    analyze_after_bulk_write(
+        session, len(requests) + len(exemptions), "consents", "exemptions", "audit_events"
     )
     campaign.state = CampaignState.RUNNING if requests else CampaignState.COMPLETED
     campaign.consent_deadline = respond_by

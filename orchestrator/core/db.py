@@ -81,6 +81,23 @@ def tune_for_reporting(session: Session) -> None:
         session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
+BULK_WRITE_ROWS = 10_000  # rows a write must touch before its tables' statistics are renewed
+
+
+def analyze_after_bulk_write(session: Session, rows: int, *tables: str) -> None:
+    """Renew the planner's statistics of `tables` after a write of `rows` rows, on PostgreSQL.
+
+    Autovacuum analyses a table within a minute or so of a large change; a query run in the
+    meantime is planned for the table as it was. Building the reports' projection just after
+    100,000 employees were loaded, before their tables were analysed, took over 20 minutes
+    instead of 6 s. ANALYZE samples a bounded number of rows (a fraction of a second), so
+    only writes of `BULK_WRITE_ROWS` rows or more pay for it. SQLite plans without them.
+    """
+    if rows >= BULK_WRITE_ROWS and session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+
+
 def begin_writing(session: Session) -> None:
     """Start the unit of work holding SQLite's write lock, so what it reads stays true.
 

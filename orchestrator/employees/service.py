@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from orchestrator.audit.service import NewEvent, record_many
+from orchestrator.core.db import analyze_after_bulk_write
 from orchestrator.core.errors import ConflictError
 from orchestrator.employees.directory import (
     DirectoryRow,
@@ -284,6 +285,8 @@ def import_directory(
         summary["deactivate_missing"] = deactivate_missing
         events.append(NewEvent(actor, "directory.imported", "directory", source, summary))
         record_many(session, events, now=now)
+        written = report.created + report.updated + report.deactivated
+        analyze_after_bulk_write(session, written, "departments", "employees", "audit_events")
     except IntegrityError as exc:
         raise ConflictError(
             "the directory changed while this import ran (another import at the same time?); "

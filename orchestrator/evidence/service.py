@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator.audit.service import record
 from orchestrator.automation.outcomes import Outcome
+from orchestrator.core.db import analyze_after_bulk_write
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.evidence.models import EvidenceRecord
 
@@ -189,6 +190,7 @@ def purge_expired_evidence(
         now=now,
     )
     session.flush()
+    analyze_after_bulk_write(session, len(ids), "evidence")
     for path in present:
         path.unlink(missing_ok=True)
     return summary

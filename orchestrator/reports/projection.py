@@ -27,6 +27,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Exemption
 from orchestrator.consent.models import Consent
+from orchestrator.core.db import analyze_after_bulk_write
 from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.jobs.models import Job
 from orchestrator.policies import PolicySet
@@ -99,6 +100,7 @@ def refresh_projection(session: Session) -> Refresh:
         recomputed = len(employees)
     upsert_row(session, _WATERMARK, {"id": 1, "seq": head})
     session.flush()
+    analyze_after_bulk_write(session, recomputed, PROJECTED.name)
     return Refresh(watermark=head, events=events, employees=recomputed, rebuilt=employees is None)
 
 
