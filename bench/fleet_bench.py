@@ -1,6 +1,6 @@
 """Fleet benchmark: N consented employees end to end through the worker and ansible-runner.
 
-Against one replica process, in one run:
+Against one replica process, in one run (half of each yardstick before ours, half after):
 - ours: the worker loop (batches of jobs, one ansible-runner run and one browser per batch),
   from approved consents to recorded outcomes and evidence;
 - a bare Playwright loop doing the same clicks, reloads and screenshots for N employees;
@@ -87,11 +87,11 @@ def ours(settings: Settings, batch_size: int) -> tuple[float, int]:
     return elapsed, totals.claimed
 
 
-def bare(browser: Browser, client: ReplicaClient, count: int, out: Path) -> float:
+def bare(browser: Browser, client: ReplicaClient, count: int, out: Path, *, first: int) -> float:
     page_url = client.site_url(
         Platform.LINKEDIN, "/mypreferences/d/settings/data-for-ai-improvement"
     )
-    accounts = [f"bare{number}" for number in range(count)]
+    accounts = [f"bare{number}" for number in range(first, first + count)]
     for account in accounts:
         client.seed_account(Platform.LINKEDIN, account)
     start = time.perf_counter()
@@ -101,11 +101,11 @@ def bare(browser: Browser, client: ReplicaClient, count: int, out: Path) -> floa
     return time.perf_counter() - start
 
 
-def one_run_per_employee(client: ReplicaClient, count: int, out: Path) -> float:
+def one_run_per_employee(client: ReplicaClient, count: int, out: Path, *, first: int) -> float:
     loaded = load_policies(REPO / "policies").get(POLICY)
     base = client.site_url(Platform.LINKEDIN, "").rstrip("/")
     start = time.perf_counter()
-    for number in range(count):
+    for number in range(first, first + count):
         account = f"single{number}"
         client.seed_account(Platform.LINKEDIN, account)
         task = EngineTask(
@@ -143,14 +143,21 @@ def main() -> None:
         ):
             out = Path(directory)
             settings, _ = prepare(out, replica_url, args.employees)
-            ours_seconds, done = ours(settings, args.batch_size)
-            worker_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            # Half of each yardstick before ours and half after: the machine's speed drifts
+            # over minutes, and all three rates then cover the same stretch of time.
+            half, single_half = args.employees // 2, args.per_run_sample // 2
+            single_seconds = one_run_per_employee(client, single_half, out, first=0)
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
-                bare_seconds = bare(browser, client, args.employees, out)
+                bare_seconds = bare(browser, client, half, out, first=0)
+                ours_seconds, done = ours(settings, args.batch_size)
+                bare_seconds += bare(browser, client, args.employees - half, out, first=half)
                 browser.close()
-            single_seconds = one_run_per_employee(client, args.per_run_sample, out)
+            worker_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            single_seconds += one_run_per_employee(
+                client, args.per_run_sample - single_half, out, first=single_half
+            )
     finally:
         process.terminate()
         process.wait(timeout=10)
