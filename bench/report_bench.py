@@ -382,7 +382,6 @@ def build_projection(engine: Engine, label: str) -> None:
         f"{label:10} projection full build: {time.perf_counter() - started:6.2f} s "
         f"({refresh.employees} employees, up to event {refresh.watermark})"
     )
-    analyze_on_postgresql(engine, "projected_statuses")  # as autovacuum soon would
 
 
 def time_reports(
@@ -420,7 +419,6 @@ def catch_up_history(engine: Engine, label: str, now: datetime, what: str) -> No
         f"({done.hours} hours with changes, {done.employees} employees derived, "
         f"through {done.through_hour:%Y-%m-%d %H:%M})"
     )
-    analyze_on_postgresql(engine, "status_history", "proof_history")
 
 
 def long_history(engine: Engine, label: str, months: int) -> None:
@@ -490,7 +488,6 @@ def long_history(engine: Engine, label: str, months: int) -> None:
         f"{label:10} retention purge: {purge.records} evidence records "
         f"in {time.perf_counter() - started:.2f} s"
     )
-    analyze_on_postgresql(engine, "evidence")  # what autovacuum does after such an update
     time_reports(engine, label, None, "now, after a purge", quick)
     time_reports(engine, label, halfway, f"as of {halfway:%Y-%m-%d}, purged", quick)
 

@@ -57,7 +57,7 @@ from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import head_seq
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
-from orchestrator.core.db import begin_writing, tune_for_reporting
+from orchestrator.core.db import analyze_after_bulk_write, begin_writing, tune_for_reporting
 from orchestrator.core.sql import id_in, upsert_row
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.jobs.models import Job
@@ -282,7 +282,7 @@ def _store_changes(
     nothing_stood = standing.c.employee_id.is_(None)
     anything = or_(*(d.c[name].is_not(None) for name in values))
     same = and_(*(standing.c[name].is_not_distinct_from(d.c[name]) for name in values))
-    session.execute(
+    opened = session.execute(
         table.insert().from_select(
             [*_KEY, *values, "valid_from"],
             select(
@@ -307,6 +307,7 @@ def _store_changes(
         )
         .values(valid_until=hour)
     )
+    analyze_after_bulk_write(session, opened.rowcount, table.name)  # type: ignore[attr-defined]
 
 
 def _touched(session: Session, *, after: datetime | None, through: datetime) -> list[int] | None:
