@@ -9,11 +9,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
 from orchestrator.admins.models import Role
 from orchestrator.admins.service import create_admin, create_api_token
+from orchestrator.audit.models import AuditEvent
 from orchestrator.core.clock import utcnow
 from orchestrator.core.db import session_scope
 from orchestrator.core.settings import Settings
+from orchestrator.jobs.models import Job, JobState
 from orchestrator.policies import load_policies
 from orchestrator.web.app import create_app
 
@@ -120,3 +125,15 @@ def web_app(
     clock = utcnow if now is None else Clock(now)
     app = create_app(settings, engine=engine, policies=policies, clock=clock)
     return app, settings
+
+
+def assert_each_job_done_once(engine: Engine) -> list[Job]:
+    """Every job succeeded at its first attempt and was claimed once (nothing ran twice)."""
+    with Session(engine) as session:
+        jobs = list(session.exec(select(Job)).all())
+        claims = session.exec(
+            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
+        ).one()
+    assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
+    assert claims == len(jobs)
+    return jobs

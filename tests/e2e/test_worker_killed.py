@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from orchestrator.audit.models import AuditEvent
 from orchestrator.core.db import make_engine, session_scope
 from orchestrator.core.settings import Settings
 from orchestrator.employees.models import Employee
@@ -25,7 +24,7 @@ from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from orchestrator.worker.loop import work
 from tests import factories
-from tests.support import Clock, worker_settings
+from tests.support import Clock, assert_each_job_done_once, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -48,7 +47,8 @@ WORKER = [
 ]
 
 
-def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> None:
+def _worker_env(replica, tmp_path: Path) -> dict[str, str]:
+    """A worker process's environment: this test's data directory, the replica, no pacing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
     env.update(
         OPTOUT_DATA_DIR=str(tmp_path / "data"),
@@ -58,6 +58,11 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
         OPTOUT_PACE_PER_MINUTE="0",
         OPTOUT_SMTP_PORT="1",
     )
+    return env
+
+
+def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> None:
+    env = _worker_env(replica, tmp_path)
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url)
@@ -97,13 +102,8 @@ def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> No
     )
     assert second.returncode == 0, second.stdout + second.stderr
 
+    assert_each_job_done_once(engine)  # nothing was run a second time
     with Session(engine) as session:
-        jobs = session.exec(select(Job)).all()
-        assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
-        claims = session.exec(
-            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
-        ).one()
-        assert claims == len(jobs)  # nothing was run a second time
         runs = session.exec(select(Run)).all()
     # The run outlived its worker; the jobs page tells how it ended, and that its worker died.
     assert [(run.status, run.finished_at is not None) for run in runs] == [
@@ -124,15 +124,7 @@ def _handed_back(run: Run) -> bool:
 def test_a_worker_killed_with_two_runs_at_work_leaves_each_job_done_once(
     replica, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
-        OPTOUT_DATA_DIR=str(tmp_path / "data"),
-        OPTOUT_POLICIES_DIR=str(REPO / "policies"),
-        OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
-        OPTOUT_REPLICA_URL=replica.base_url,
-        OPTOUT_PACE_PER_MINUTE="0",  # unpaced: the next run starts while the last one works
-        OPTOUT_SMTP_PORT="1",
-    )
+    env = _worker_env(replica, tmp_path)  # unpaced: runs may overlap
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
     settings.ensure_data_dir()
     engine = make_engine(settings.resolved_database_url)
@@ -174,13 +166,8 @@ def test_a_worker_killed_with_two_runs_at_work_leaves_each_job_done_once(
     )
     assert second.returncode == 0, second.stdout + second.stderr
 
+    assert len(assert_each_job_done_once(engine)) == 3  # nothing was run a second time
     with Session(engine) as session:
-        jobs = session.exec(select(Job)).all()
-        assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
-        claims = session.exec(
-            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
-        ).one()
-        assert claims == 3  # nothing was run a second time
         runs = session.exec(select(Run).order_by(col(Run.id))).all()
     # The first run was recorded before the kill; both runs at work then outlived the worker.
     assert [run.status for run in runs] == [

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from orchestrator.audit.models import AuditEvent
 from orchestrator.core.settings import Settings
 from orchestrator.evidence.models import EvidenceRecord
 from orchestrator.flows.execute import CycleReport, WorkerConfig
@@ -22,7 +21,7 @@ from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from orchestrator.worker.loop import work
 from tests import factories
-from tests.support import worker_settings
+from tests.support import assert_each_job_done_once, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -79,13 +78,8 @@ def test_batches_are_recorded_while_the_next_one_runs(
     assert heard == [(2, 2), (2, 2), (1, 1), (0, 0)]
     assert (totals.cycles, totals.claimed) == (3, 5)  # three runs; an idle pass is no run
     assert totals.states == {"succeeded": 5}
+    jobs = assert_each_job_done_once(engine)  # no job was run twice
     with Session(engine) as session:
-        jobs = session.exec(select(Job)).all()
-        assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
-        claims = session.exec(
-            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
-        ).one()
-        assert claims == 5  # no job was run twice
         assert {record.job_id for record in session.exec(select(EvidenceRecord))} == {
             job.id for job in jobs
         }
@@ -132,11 +126,8 @@ def _three_runs(
     for email in emails:  # each switch turned off once, however the runs overlapped
         state = replica.client.account_state(Platform.LINKEDIN, email)
         assert state.toggle_changes["data_for_ai_improvement"] == 1
+    assert len(assert_each_job_done_once(engine)) == 6  # no job was run twice
     with Session(engine) as session:
-        claims = session.exec(
-            select(func.count()).where(col(AuditEvent.action) == "job.claimed")
-        ).one()
-        assert claims == 6  # no job was run twice
         return list(session.exec(select(Run).order_by(col(Run.id))).all())
 
 
