@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_, update
 from sqlmodel import Session, col, select
 
+from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import NewEvent, record, record_many
 from orchestrator.campaigns.holds import WindowPass, apply_run_windows
 from orchestrator.campaigns.models import Campaign, CampaignState, Exemption
@@ -345,7 +346,11 @@ def launch_campaign(
         session, requests=requests, config=config, actor=actor, now=now
     )
     analyze_after_bulk_write(
-        session, len(requests) + len(exemptions), "consents", "exemptions", "audit_events"
+        session,
+        len(requests) + len(exemptions),
+        Consent.__tablename__,
+        Exemption.__tablename__,
+        AuditEvent.__tablename__,
     )
     campaign.state = CampaignState.RUNNING if requests else CampaignState.COMPLETED
     campaign.consent_deadline = respond_by

@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from orchestrator.audit.models import AuditEvent
 from orchestrator.audit.service import NewEvent, record_many
 from orchestrator.core.db import analyze_after_bulk_write
 from orchestrator.core.errors import ConflictError
@@ -285,13 +286,14 @@ def import_directory(
         summary["deactivate_missing"] = deactivate_missing
         events.append(NewEvent(actor, "directory.imported", "directory", source, summary))
         record_many(session, events, now=now)
-        written = report.created + report.updated + report.deactivated
-        analyze_after_bulk_write(session, written, "departments", "employees", "audit_events")
     except IntegrityError as exc:
         raise ConflictError(
             "the directory changed while this import ran (another import at the same time?); "
             "nothing was imported — run it again"
         ) from exc
+    written = report.created + report.updated + report.deactivated
+    tables = (Department.__tablename__, Employee.__tablename__, AuditEvent.__tablename__)
+    analyze_after_bulk_write(session, written, *tables)
     return report
 
 

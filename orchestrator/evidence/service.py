@@ -190,7 +190,7 @@ def purge_expired_evidence(
         now=now,
     )
     session.flush()
-    analyze_after_bulk_write(session, len(ids), "evidence")
+    analyze_after_bulk_write(session, len(ids), EvidenceRecord.__tablename__)
     for path in present:
         path.unlink(missing_ok=True)
     return summary

@@ -10,6 +10,7 @@ through a pipe (see `detached` for how it reaches the play without touching runn
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -93,11 +94,10 @@ class PlaybookRun:
         self.process.wait()
         return read_run(self.private_data_dir, hosts=self.hosts)
 
-    def wait_for_archives(self, *, poll_seconds: float = 0.1) -> bool:
+    def wait_for_archives(self) -> bool:
         """Wait until every host's archive has arrived (the play may still be cleaning up on
         the hosts) or the run has ended; whether it has ended."""
-        while not self.handed_back(until=time.monotonic() + poll_seconds):
-            pass
+        self.handed_back(until=math.inf)
         return self.process.poll() is not None
 
     def handed_back(self, *, until: float, poll_seconds: float = 0.1) -> bool:

@@ -120,7 +120,7 @@ def work(
     unrecorded: BatchRun | None = None  # ran; recorded while the next batch runs
     running: BatchRun | None = None
     early: BatchRun | None = None  # claimed and started before `running` was done
-    task_seconds: float | None = None  # a task's median time in the last run
+    task_seconds: float | None = None  # a task's usual time in the last run with tasks
     may_start_early = settings.pace_per_minute <= 0
 
     def record(batch: BatchRun) -> None:
@@ -181,7 +181,8 @@ def work(
                     running, task_seconds, stop=stop, claim_and_start=claim_and_start
                 )
             running.wait(pacing=pacing)
-            task_seconds = running.seconds_per_task() or task_seconds
+            if (measured := running.seconds_per_task()) is not None:
+                task_seconds = measured
             if running.may_pause_a_policy:
                 task_seconds = None  # no early claim until a run's failures could pause nothing
                 record(running)
