@@ -106,6 +106,38 @@ def likely(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return _Likely(condition)
 
 
+class _ReadInTableOrder(ColumnElement[Any]):
+    """A column SQLite's planner should not read through an index (see `in_table_order`)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_ReadInTableOrder, "sqlite")
+def _in_table_order_on_sqlite(element: _ReadInTableOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"
+
+
+@compiles(_ReadInTableOrder)
+def _in_table_order_elsewhere(element: _ReadInTableOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+def in_table_order(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A grouping column SQLite should not walk an index for, to find its groups in order.
+
+    Given an index that starts with a GROUP BY's first column, SQLite reads the table in
+    that index's order even when it still sorts the groups. Each row is then one more
+    lookup, and the rows joined to it (by id) are sought in random order. The unary plus
+    hides the index; PostgreSQL gets the column as it is.
+    """
+    return _ReadInTableOrder(column)
+
+
 def upsert_row(session: Session, table: Table, values: Mapping[str, Any]) -> None:
     """Insert the row with this `id`, or update the one already there (single-row tables)."""
     module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

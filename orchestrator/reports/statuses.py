@@ -523,6 +523,13 @@ def _julian_day(moment: datetime) -> float:
     return (moment - _UNIX_EPOCH).total_seconds() / 86400 + _UNIX_EPOCH_JULIAN_DAY
 
 
+def directory_in_scope(scope: Scope) -> FromClause:
+    """The employees, with their departments for a department's scope (see `with_directory`)."""
+    if scope.department is None:
+        return EMPLOYEES
+    return EMPLOYEES.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+
+
 def with_directory(facts: FromClause, scope: Scope) -> FromClause:
     """Status facts joined to their employees (and departments, for a department's scope)."""
     joined = facts.join(EMPLOYEES, EMPLOYEES.c.id == facts.c.employee_id)

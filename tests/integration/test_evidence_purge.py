@@ -146,6 +146,23 @@ def test_a_proof_with_several_purged_records_counts_each_and_changes_no_figure(
     assert any(row.total == 2 and row.mean_days_to_compliance is not None for row in after)
 
 
+def test_a_department_report_cites_only_its_own_purged_records(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Ann (Ops) lost her proof's file; Bob (Ops/Field) did not."""
+    root = tmp_path / "evidence"
+    _verified_fleet(engine, root)
+    _purge(engine, root)
+
+    def cited(department: str) -> int:
+        params = ReportParameters(department, None, NOW, "cli:auditor")
+        with Session(engine) as session:
+            built = build_department_report(session, params=params, policies=POLICIES)
+        return built.retention.cited_records_purged
+
+    assert (cited("Ops"), cited("Ops/Field")) == (1, 0)
+
+
 def test_reports_and_bundles_say_what_was_purged(engine: Engine, tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
     root = settings.resolved_evidence_dir
