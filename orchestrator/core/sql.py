@@ -130,10 +130,11 @@ def _in_table_order_elsewhere(element: _ReadInTableOrder, compiler: SQLCompiler,
 def in_table_order(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A grouping column SQLite should not walk an index for, to find its groups in order.
 
-    Given an index that starts with a GROUP BY's first column, SQLite reads the table in
-    that index's order even when it still sorts the groups. Each row is then one more
-    lookup, and the rows joined to it (by id) are sought in random order. The unary plus
-    hides the index; PostgreSQL gets the column as it is.
+    Given an index that starts with a GROUP BY's (or DISTINCT's) first column, SQLite may
+    read the table in that index's order rather than by the index the WHERE clause could
+    use, or even when it still sorts the groups. Each row is then one more lookup, and the
+    rows joined to it (by id) are sought in random order. The unary plus hides the index;
+    PostgreSQL gets the column as it is.
     """
     return _ReadInTableOrder(column)
 

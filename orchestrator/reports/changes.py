@@ -20,6 +20,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
+    true,
     union,
 )
 from sqlmodel import Session
@@ -27,6 +28,7 @@ from sqlmodel import Session
 from orchestrator.audit.models import AuditEvent
 from orchestrator.campaigns.models import Campaign, Exemption
 from orchestrator.consent.models import Consent
+from orchestrator.core.sql import in_table_order
 from orchestrator.employees.models import Employee
 from orchestrator.jobs.models import Job
 
@@ -79,15 +81,18 @@ def _subject_ids(subject_type: str, events: CTE) -> Select[Any]:
     return select(cast(events.c.subject_id, Integer)).where(events.c.subject_type == subject_type)
 
 
-def _between(column: Any, after: datetime | None, through: datetime) -> ColumnElement[bool]:
-    return column <= through if after is None else and_(column > after, column <= through)
+def _between(column: Any, after: datetime | None, through: datetime | None) -> ColumnElement[bool]:
+    """Stamps after one moment (or ever) up to another (or ever since)."""
+    bounds = [] if after is None else [column > after]
+    bounds += [] if through is None else [column <= through]
+    return and_(true(), *bounds)
 
 
 def touched_ids(
     session: Session,
     events: ColumnElement[bool],
     *,
-    rows_between: tuple[datetime | None, datetime] | None = None,
+    rows_between: tuple[datetime | None, datetime | None] | None = None,
 ) -> list[int] | None:
     """The ids of the employees whose status these events (and rows) may have changed, in
     order; None when deriving everyone is safer (an unknown subject) or cheaper (most)."""
@@ -106,7 +111,7 @@ def _touched_employees(
     session: Session,
     events: ColumnElement[bool],
     *,
-    rows_between: tuple[datetime | None, datetime] | None = None,
+    rows_between: tuple[datetime | None, datetime | None] | None = None,
 ) -> CompoundSelect | None:
     """A query of the employees whose status these events may have changed; None when an
     event about an unknown subject leaves only deriving everyone again.
@@ -115,7 +120,10 @@ def _touched_employees(
     that stretch of time: a derivation "as of" a moment reads those stamps as well as the
     events' own, and the two need not fall on the same side of midnight.
     """
-    subjects = session.execute(select(_AUDIT.c.subject_type).where(events).distinct()).scalars()
+    # Found by the events' condition: given an open range of stamps, SQLite would rather
+    # walk the whole index of subjects for their order (0.17 s at 460,000 events).
+    subject_type = in_table_order(_AUDIT.c.subject_type)
+    subjects = session.execute(select(subject_type).where(events).distinct()).scalars()
     if set(subjects) - UNRELATED - set(AFFECTING):
         return None
     # The events are picked out once (by number or by time, whichever the condition uses),

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from orchestrator.campaigns.service import (
     CampaignScope,
@@ -29,6 +29,7 @@ from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.queue import claim_jobs
 from orchestrator.reports import ReportParameters, build_department_report
+from orchestrator.reports import department as department_module
 from orchestrator.reports import history as history_module
 from orchestrator.reports.history import (
     HISTORY,
@@ -94,6 +95,7 @@ def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the report derived from the audit log instead of the history")
 
     monkeypatch.setattr(history_module, "all_statuses", refuse)
+    monkeypatch.setattr(department_module, "all_statuses", refuse)
 
 
 def _whole_hour(moment: datetime) -> datetime:
@@ -283,6 +285,73 @@ def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(
     _assert_history_equals_the_log(
         fleet.engine, [*moments, stamped - timedelta(minutes=1), stamped + timedelta(minutes=1)]
     )
+
+
+def test_a_moment_not_recorded_yet_reads_the_projection_and_what_changed_since(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no hour recorded (as in the hours after a bulk change, before the worker records
+    them), a moment late in the fleet's life reads the projection of now, deriving as of the
+    moment only the employees touched since; the rows equal the log's."""
+    moments = [T_EXPIRE + timedelta(hours=1), T_CANCEL - timedelta(minutes=1), NOW]
+    with Session(fleet.engine) as session:
+        expected = {moment: _rows(session, moment, recorded=False) for moment in moments}
+    _no_fallback(monkeypatch)
+    with Session(fleet.engine) as session:
+        assert {moment: _rows(session, moment, recorded=True) for moment in moments} == expected
+
+
+def test_department_reports_read_the_projection_as_the_log_says(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every figure of a department report (counts, means, exposure, reasons, platforms),
+    read from the projection and what changed since, equals the one derived from the log."""
+
+    def figures(department: str | None, as_of: datetime) -> tuple[Any, ...]:
+        params = ReportParameters(department, as_of, NOW, "cli:auditor@host")
+        with Session(fleet.engine) as session:
+            report = build_department_report(session, params=params, policies=POLICIES)
+        return report.rows, report.totals, report.platforms, report.failure_reasons
+
+    cases = [(d, m) for d in (None, "Sales") for m in (T_CANCEL - timedelta(minutes=1), NOW)]
+    with monkeypatch.context() as from_the_log:
+        from_the_log.setattr(department_module, "find_anchor", lambda *a, **k: None)
+        expected = {case: figures(*case) for case in cases}
+    _no_fallback(monkeypatch)
+    assert {case: figures(*case) for case in cases} == expected
+    assert any(rows for rows, *_ in expected.values())
+
+
+def test_a_change_committed_after_the_projections_refresh_is_derived_too(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revocation stamped before the moment commits just after the report refreshed the
+    projection (a long transaction): it is not in the projection, and the report derives
+    that employee as of the moment."""
+    moment = T_CANCEL + timedelta(hours=2)
+    refresh = history_module.refresh_in_own_transaction
+
+    def refresh_then_a_late_commit(session: Session) -> Any:
+        done = refresh(session)
+        with session_scope(fleet.engine) as late:
+            token = _token(fleet.engine, "a1@x.com", withdraw=True)
+            stamped = moment - timedelta(minutes=1)
+            revoke(late, token=token, ip=None, user_agent=None, config=CONFIG, now=stamped)
+        return done
+
+    monkeypatch.setattr(history_module, "refresh_in_own_transaction", refresh_then_a_late_commit)
+    _no_fallback(monkeypatch)
+    with Session(fleet.engine) as session:
+        found = _rows(session, moment, recorded=True)
+    monkeypatch.undo()
+    with Session(fleet.engine) as session:
+        expected = _rows(session, moment, recorded=False)
+    assert found == expected
+    with Session(fleet.engine) as session:
+        a1 = session.execute(
+            select(col(Employee.id)).where(col(Employee.email) == "a1@x.com")
+        ).scalar_one()
+    assert any(row[0] == a1 and "revoked" in row for row in found)
 
 
 def test_an_hour_not_yet_an_hour_past_its_end_is_not_recorded(fleet: Fleet) -> None:
