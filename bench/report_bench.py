@@ -14,13 +14,13 @@ as many job results, with their audit events), the projection's catch-up after i
 report as of the middle of the burst's day (the last recorded hour before, plus the
 employees touched since) before and after that day is recorded; then --months of monthly
 re-checks of every compliant account within one hour, the projection refreshed and each
-hour recorded as the worker would, and reports now, across the year, at noon on a re-check day, and half an hour after
-the last re-checks, before their hour is recorded (the case the history cannot serve: read
-from the projection of now, which the worker keeps current, with the few touched since
-derived); a retention purge of the evidence of the year's first
-half (each verified job has a screenshot record) and reports now and as of mid-year after
-it; and peak memory. Goals: JSON under 1 s and HTML under
-3 s on both databases, now and as of a past date.
+hour recorded as the worker would, and reports now, across the year, at noon on a re-check
+day, and half an hour after the last re-checks, before their hour is recorded (the case the
+history cannot serve: read from the projection of now, which the worker keeps current, with
+the few touched since derived); a retention purge of the evidence of the year's first half
+(each verified job has a screenshot record) and reports now and as of mid-year after it; and
+peak memory. Goals: JSON under 1 s and HTML under 3 s on both databases, now and as of a
+past date.
 """
 
 from __future__ import annotations
