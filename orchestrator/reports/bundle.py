@@ -48,7 +48,7 @@ from orchestrator.reports.signing import (
     signature_valid,
     signing_key,
 )
-from orchestrator.reports.statuses import Scope, Status
+from orchestrator.reports.statuses import DEPARTMENTS, Status, report_scope, within_department
 
 BUNDLE_FORMAT = "optout-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -106,9 +106,7 @@ def _cited_evidence(
     session: Session, *, params: ReportParameters, policies: PolicySet, department: str | None
 ) -> Generator[Any, None, None]:
     """The evidence records proving each verified opt-out in the report's scope."""
-    scope = Scope(
-        department=department, as_of=params.as_of, dialect=session.get_bind().dialect.name
-    )
+    scope = report_scope(session, department=department, as_of=params.as_of)
     # The report refreshed the projection just before, so it is as fresh as the report.
     statuses = report_statuses(session, policies=policies, scope=scope)
     if statuses is None:
@@ -127,6 +125,7 @@ def _cited_evidence(
             _EVIDENCE.c.captured_at,
             _EVIDENCE.c.purged_at,
             _EMPLOYEES.c.email,
+            s.c.employee_id,
         )
         .select_from(
             s.join(_EVIDENCE, _EVIDENCE.c.job_id == s.c.proof_job_id).join(
@@ -141,9 +140,20 @@ def _cited_evidence(
     )
     if params.as_of is not None:
         found = found.where(_EVIDENCE.c.captured_at <= params.as_of)
+    # The moved since the moment all come through a department's scope; only those in it
+    # then are cited.
+    elsewhere: set[int] = set()
+    if department is not None and scope.moved:
+        paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
+        elsewhere = {
+            employee_id
+            for employee_id, department_id in scope.moved
+            if not within_department(paths[department_id], department)
+        }
     with closing(session.execute(found.execution_options(yield_per=2000))) as rows:
         for row in rows:
-            yield row.policy_id, row
+            if row.employee_id not in elsewhere:
+                yield row.policy_id, row
 
 
 def _copy_checked(source: Path, target: IO[bytes], expected: str, name: str) -> None:

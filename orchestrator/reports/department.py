@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import Select, Subquery, and_, case, func, literal, null, or_, select
 from sqlmodel import Session
 
 from orchestrator.audit.models import AuditEvent
@@ -41,10 +41,11 @@ from orchestrator.reports.statuses import (
     Status,
     all_statuses,
     countries_in_directory,
-    directory_in_scope,
     exposure_days,
     exposure_starts,
+    report_scope,
     resolve_department,
+    within_department,
 )
 
 PURGE_ACTION = "evidence.purged"
@@ -245,10 +246,15 @@ def _aggregated(department_id: Any, per_policy: list[tuple[Any, Any, Any, Any]])
 
 
 def _grouped(
-    session: Session, statuses: Subquery, policy_ids: list[str], *, purged: bool
+    session: Session, statuses: Subquery, policy_ids: list[str], *, scope: Scope, purged: bool
 ) -> _Grouped:
     """The grouping of status rows of every policy (`StatusRows.rows`), pivoted per employee,
-    in one statement: the rows are derived once, with the purged evidence they cite."""
+    in one statement: the rows are derived once, with the purged evidence they cite.
+
+    Employees moved since the scope's moment come back one group each, placed here in the
+    department they were in then: looked up per row in SQL, SQLite scanned the moved for
+    every employee, and again for every group.
+    """
     s = statuses
 
     def of(policy_id: str, value: Any, *when: Any) -> Any:
@@ -284,6 +290,7 @@ def _grouped(
     # order are then grouped as they are read, without sorting them first.
     employees = (
         select(
+            s.c.employee_id,
             func.max(s.c.department_id).label("department_id"),
             *per_policy,
             cited.label("purged"),
@@ -293,15 +300,33 @@ def _grouped(
         .subquery("per_employee")
     )
     e = employees.c
+    moved = dict(scope.moved)
+    moved_one: Any = null()
     query = _aggregated(
         e.department_id,
         [
             (e[f"status_{i}"], e[f"error_{i}"], e[f"days_{i}"], e[f"exposure_{i}"])
             for i in range(len(policy_ids))
         ],
-    ).add_columns(func.sum(e.purged))
-    rows = list(session.execute(query).all())
-    return _Grouped([row[:-1] for row in rows], sum(int(row[-1] or 0) for row in rows))
+    )
+    if moved:
+        moved_one = case((id_in(e.employee_id, moved), e.employee_id))
+        query = query.group_by(moved_one)
+    query = query.add_columns(moved_one, func.sum(e.purged))
+    rows: list[Any] = []
+    cited_purged = 0
+    paths: dict[int, str] = {}
+    if moved and scope.department is not None:
+        paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
+    for *row, employee_id, cited_here in session.execute(query):
+        if employee_id is not None:
+            department_id = moved[employee_id]
+            if scope.department and not within_department(paths[department_id], scope.department):
+                continue
+            row[0] = department_id
+        rows.append(row)
+        cited_purged += int(cited_here or 0)
+    return _Grouped(rows, cited_purged)
 
 
 def _grouped_from_anchor(
@@ -321,7 +346,7 @@ def _grouped_from_anchor(
     on the compliant rows alone, rather than joined to every employee once per policy.
     """
     policy_ids = anchor.policy_ids
-    source: Any = directory_in_scope(scope)
+    source: Any = scope.directory()
     per_policy: list[tuple[Any, Any, Any, Any]] = []
     for i, policy_id in enumerate(policy_ids):
         stored = anchor.table.alias(f"stored_{i}")
@@ -358,7 +383,7 @@ def _grouped_from_anchor(
     cited = (
         select(func.count())
         .select_from(
-            directory_in_scope(scope)
+            scope.directory()
             .join(with_proofs, stored.c.employee_id == EMPLOYEES.c.id)
             .join(_EVIDENCE, _EVIDENCE.c.job_id == proof_job_id)
         )
@@ -386,16 +411,20 @@ def _report_grouping(
         anchor: Anchor | None = Anchor(asked, None, None, [])
     else:
         anchor = find_anchor(session, asked=asked, as_of=scope.as_of)
+        if anchor is not None and scope.moved:
+            # Where people moved since stood then is placed per employee (see `_grouped`):
+            # their few statuses are derived and grouped apart.
+            anchor = replace(anchor, overlay=sorted({*scope.moved_ids, *anchor.overlay}))
     if anchor is None:
         statuses = all_statuses(session, policies=policies, scope=scope)
         if statuses is None:
             return asked, _Grouped([], 0)
-        return asked, _grouped(session, statuses.rows, list(asked), purged=purged)
+        return asked, _grouped(session, statuses.rows, list(asked), scope=scope, purged=purged)
     starts = exposure_starts(policies, countries_in_directory(session))
     grouped = _grouped_from_anchor(session, anchor, scope=scope, starts=starts, purged=purged)
     overlay = overlay_statuses(session, anchor, policies=policies, scope=scope)
     if overlay is not None:
-        touched = _grouped(session, overlay.rows, list(asked), purged=purged)
+        touched = _grouped(session, overlay.rows, list(asked), scope=scope, purged=purged)
         grouped = _Grouped(
             grouped.rows + touched.rows,
             grouped.cited_records_purged + touched.cited_records_purged,
@@ -414,9 +443,7 @@ def build_department_report(
     """
     department = resolve_department(session, params.department)
     params = replace(params, department=department)
-    scope = Scope(
-        department=department, as_of=params.as_of, dialect=session.get_bind().dialect.name
-    )
+    scope = report_scope(session, department=department, as_of=params.as_of)
     policy_ids = [loaded.policy.id for loaded in policies]
     platform_of = {loaded.policy.id: loaded.policy.platform for loaded in policies}
     if params.as_of is None:
@@ -442,7 +469,9 @@ def build_department_report(
         errors = row[1 + width : 1 + 2 * width]
         n = row[1 + 2 * width]
         sums = row[2 + 2 * width : 2 + 5 * width]
-        names = [p for p in _ancestors(leaf) if department is None or _within(p, department)]
+        names = [
+            p for p in _ancestors(leaf) if department is None or within_department(p, department)
+        ]
         visible.update(names)
         for index, policy_id in enumerate(asked):
             status = statuses_of[policy_id]
@@ -513,10 +542,6 @@ def build_department_report(
         retention=_retention(session, grouped.cited_records_purged),
         departments=departments,
     )
-
-
-def _within(path: str, department: str) -> bool:
-    return path == department or path.startswith(department + "/")
 
 
 def _total(

@@ -83,7 +83,6 @@ from orchestrator.reports.statuses import (
     countries_in_directory,
     exposure_days,
     exposure_starts,
-    with_directory,
 )
 
 HISTORY = StatusHistory.__table__  # type: ignore[attr-defined]
@@ -509,7 +508,7 @@ def _in_directory(
             facts.c.days_to_compliance,
             exposure_days(facts, scope=scope, starts=starts).label("exposure_days"),
         )
-        .select_from(with_directory(facts, scope))
+        .select_from(scope.directory(facts))
         .where(and_(facts.c.policy_id.in_(asked), scope.employees_in_scope()))
         .subquery("statuses")
     )

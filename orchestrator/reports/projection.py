@@ -44,7 +44,6 @@ from orchestrator.reports.statuses import (
     exposure_days,
     exposure_starts,
     status_facts,
-    with_directory,
 )
 
 PROJECTED = ProjectedStatus.__table__  # type: ignore[attr-defined]
@@ -186,7 +185,7 @@ def projected_statuses(session: Session, *, policies: PolicySet, scope: Scope) -
             p.c.days_to_compliance,
             exposure_days(p, scope=scope, starts=starts).label("exposure_days"),
         )
-        .select_from(with_directory(p, scope))
+        .select_from(scope.directory(p))
         .where(p.c.policy_id.in_(asked), scope.employees_in_scope())
         .subquery("statuses")
     )

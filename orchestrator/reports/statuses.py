@@ -147,11 +147,33 @@ class EmployeeStatus:
 
 @dataclass(frozen=True)
 class Scope:
-    """Who a query covers (a department with its sub-departments, or everyone) and when."""
+    """Who a query covers (a department with its sub-departments, or everyone) and when.
+
+    `moved` gives, for each employee whose department changed after `as_of`, the department
+    they were in then (see `report_scope`): a report as of a moment counts people where they
+    stood, and the directory keeps only where they stand now. A department's scope lets
+    them all through; whoever reads the rows places them (see `department._grouped`).
+    """
 
     department: str | None
     as_of: datetime | None
     dialect: str
+    moved: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def moved_ids(self) -> list[int]:
+        """The employees whose department changed after `as_of`."""
+        return [employee_id for employee_id, _department_id in self.moved]
+
+    def directory(self, facts: FromClause | None = None) -> FromClause:
+        """The employees (joined to `facts` by id, if given), with their departments for a
+        department's scope."""
+        joined: FromClause = EMPLOYEES
+        if facts is not None:
+            joined = facts.join(EMPLOYEES, EMPLOYEES.c.id == facts.c.employee_id)
+        if self.department is None:
+            return joined
+        return joined.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
 
     def employees_in_scope(self) -> ColumnElement[bool]:
         """Employees then in the directory (and in the department, if one is given)."""
@@ -166,7 +188,11 @@ class Scope:
                 ),
             )
         if self.department is not None:
-            condition = and_(condition, in_department(self.department))
+            here = in_department(self.department)
+            if self.moved:
+                # Where the moved stood then is not in the database: the caller sorts them.
+                here = or_(here, id_in(EMPLOYEES.c.id, self.moved_ids))
+            condition = and_(condition, here)
         return condition
 
     def days_between(self, later: Any, earlier: Any) -> ColumnElement[float]:
@@ -182,6 +208,11 @@ def in_department(path: str) -> ColumnElement[bool]:
         DEPARTMENTS.c.path == path,
         DEPARTMENTS.c.path.startswith(path + "/", autoescape=True),
     )
+
+
+def within_department(path: str, department: str) -> bool:
+    """Whether a department path is the department itself or below it (see `in_department`)."""
+    return path == department or path.startswith(department + "/")
 
 
 def resolve_department(session: Session, department: str | None) -> str | None:
@@ -523,19 +554,37 @@ def _julian_day(moment: datetime) -> float:
     return (moment - _UNIX_EPOCH).total_seconds() / 86400 + _UNIX_EPOCH_JULIAN_DAY
 
 
-def directory_in_scope(scope: Scope) -> FromClause:
-    """The employees, with their departments for a department's scope (see `with_directory`)."""
-    if scope.department is None:
-        return EMPLOYEES
-    return EMPLOYEES.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+def departments_then(session: Session, as_of: datetime) -> tuple[tuple[int, int], ...]:
+    """(employee_id, department_id) of every employee whose department changed after
+    `as_of`, with the department they were in then: the first change's old value.
+
+    Directory imports are the only writers of departments, and each change is an
+    `employee.updated` event naming the old and new paths, so the log says where people
+    stood; departments are never deleted, so each old path still has its id.
+    """
+    ids = dict(session.execute(select(DEPARTMENTS.c.path, DEPARTMENTS.c.id)).all())
+    changes = session.execute(
+        select(_AUDIT.c.subject_id, _AUDIT.c.data)
+        .where(
+            _AUDIT.c.action == "employee.updated",
+            _AUDIT.c.at > as_of,
+            _AUDIT.c.subject_type == "employee",
+        )
+        .order_by(_AUDIT.c.seq)
+    )
+    then: dict[int, int] = {}
+    for subject_id, data in changes:
+        moved = (data.get("changes") or {}).get("department")
+        employee_id = int(subject_id)
+        if moved and employee_id not in then and moved[0] in ids:
+            then[employee_id] = ids[moved[0]]
+    return tuple(sorted(then.items()))
 
 
-def with_directory(facts: FromClause, scope: Scope) -> FromClause:
-    """Status facts joined to their employees (and departments, for a department's scope)."""
-    joined = facts.join(EMPLOYEES, EMPLOYEES.c.id == facts.c.employee_id)
-    if scope.department is None:
-        return joined
-    return joined.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+def report_scope(session: Session, *, department: str | None, as_of: datetime | None) -> Scope:
+    """A report's scope, with the departments people were in at its moment."""
+    moved = () if as_of is None else departments_then(session, as_of)
+    return Scope(department, as_of, session.get_bind().dialect.name, moved)
 
 
 def status_query(
@@ -563,7 +612,7 @@ def status_query(
             ),
             exposure_days(facts, scope=scope, starts=starts).label("exposure_days"),
         )
-        .select_from(with_directory(facts, scope))
+        .select_from(scope.directory(facts))
         .where(scope.employees_in_scope())
     )
 

@@ -8,6 +8,8 @@ the fallback to the log forbidden so that a pass means the history itself was re
 
 from __future__ import annotations
 
+import json
+import zipfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +27,11 @@ from orchestrator.campaigns.service import (
 from orchestrator.consent.service import Decision, revoke
 from orchestrator.core.db import session_scope
 from orchestrator.employees.models import Employee
+from orchestrator.employees.service import import_directory
 from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.queue import claim_jobs
-from orchestrator.reports import ReportParameters, build_department_report
+from orchestrator.reports import ReportParameters, build_department_report, write_evidence_bundle
 from orchestrator.reports import department as department_module
 from orchestrator.reports import history as history_module
 from orchestrator.reports.history import (
@@ -45,7 +48,9 @@ from orchestrator.worker.loop import mail_and_history_pass
 from tests.integration.test_report_projection import COLUMNS
 from tests.integration.test_reports import (
     CONFIG,
+    GENAI,
     NOW,
+    PEOPLE,
     POLICIES,
     T0,
     T_APPROVE,
@@ -320,6 +325,62 @@ def test_department_reports_read_the_projection_as_the_log_says(
     _no_fallback(monkeypatch)
     assert {case: figures(*case) for case in cases} == expected
     assert any(rows for rows, *_ in expected.values())
+
+
+def test_an_as_of_report_counts_people_in_the_department_they_were_in_then(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """n1 (compliant on the objection) moves from Sales to Engineering the day after the
+    cancel. A report or a bundle as of before the move says what it said before it,
+    whichever way the statuses are read (the log, the projection, the history); a report of
+    now counts n1 in Engineering."""
+    before = T_CANCEL + timedelta(hours=2)
+
+    def totals(department: str | None, as_of: datetime | None) -> dict[tuple[str, str], int]:
+        params = ReportParameters(department, as_of, NOW, "cli:auditor@host")
+        with Session(fleet.engine) as session:
+            report = build_department_report(session, params=params, policies=POLICIES)
+        return {(row.department, row.policy_id): row.total for row in report.rows}
+
+    def cited(department: str) -> list[str]:
+        params = ReportParameters(department, before, NOW, "cli:auditor@host")
+        out = tmp_path / f"{department}-{len(list(tmp_path.iterdir()))}.zip"
+        with Session(fleet.engine) as session:
+            write_evidence_bundle(
+                session, params=params, policies=POLICIES, settings=fleet.settings, out=out
+            )
+        with zipfile.ZipFile(out) as bundle:
+            return sorted(r["employee"] for r in json.loads(bundle.read("records.json")))
+
+    cases = [(d, before) for d in (None, "Sales", "Engineering")]
+    expected = {case: totals(*case) for case in cases}
+    expected_cited = {d: cited(d) for d in ("Sales", "Engineering")}
+    assert "n1@x.com" in expected_cited["Sales"]
+    now_before_the_move = totals(None, None)
+    moved = {**PEOPLE, "n1@x.com": ("Engineering", *PEOPLE["n1@x.com"][1:])}
+    directory = "email,name,department,country\n" + "".join(
+        f'{email},Person,"{dept}",{country}\n' for email, (dept, country, _) in moved.items()
+    )
+    with session_scope(fleet.engine) as session:
+        import_directory(
+            session,
+            data=directory.encode(),
+            source="d.csv",
+            actor="t",
+            now=T_CANCEL + timedelta(days=1),
+        )
+
+    now = totals(None, None)
+    assert now[("Sales", GENAI)] == now_before_the_move[("Sales", GENAI)] - 1
+    assert now[("Engineering", GENAI)] == now_before_the_move[("Engineering", GENAI)] + 1
+    assert {d: cited(d) for d in ("Sales", "Engineering")} == expected_cited
+    with monkeypatch.context() as from_the_log:
+        from_the_log.setattr(department_module, "find_anchor", lambda *a, **k: None)
+        assert {case: totals(*case) for case in cases} == expected
+    assert {case: totals(*case) for case in cases} == expected  # the projection
+    catch_up_status_history(fleet.engine, now=LATER)
+    _no_fallback(monkeypatch)
+    assert {case: totals(*case) for case in cases} == expected  # the history
 
 
 def test_a_change_committed_after_the_projections_refresh_is_derived_too(
