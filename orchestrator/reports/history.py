@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import (
@@ -146,15 +147,17 @@ class _Mark:
 
 
 def catch_up_status_history(
-    engine: Engine, *, now: datetime, max_hours: int | None = None
+    engine: Engine, *, now: datetime, budget: timedelta | None = None
 ) -> HistoryCatchUp:
     """Record every hour that ended more than `GRACE` before `now`, one transaction per hour
-    with changes (hours without any are skipped over). `max_hours` bounds the work of one
-    call, so the worker's scheduler pass stays short after an upgrade on a long history."""
+    with changes (hours without any are skipped over). With a `budget`, no hour is begun
+    once that much time has passed (one always is), so the worker's scheduler pass stays
+    short while it backfills a long history."""
     hours = employees = 0
     rewound_to: datetime | None = None
     through: datetime | None = None
-    while max_hours is None or hours < max_hours:
+    deadline = None if budget is None else monotonic() + budget.total_seconds()
+    while deadline is None or hours == 0 or monotonic() < deadline:
         with Session(engine) as session:
             step = _record_next_hour(session, now=now)
             session.commit()

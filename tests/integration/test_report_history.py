@@ -44,6 +44,7 @@ from orchestrator.reports.history import (
 )
 from orchestrator.reports.models import StatusHistoryMark
 from orchestrator.reports.statuses import Scope, all_statuses
+from orchestrator.worker import loop as loop_module
 from orchestrator.worker.loop import mail_and_history_pass
 from tests.integration.test_report_projection import COLUMNS
 from tests.integration.test_reports import (
@@ -452,16 +453,24 @@ def test_a_crash_while_recording_an_hour_leaves_the_recorded_hours_as_they_were(
     assert done.through_hour.tzinfo is not None
 
 
-def test_the_workers_scheduler_records_one_hour_per_pass(fleet: Fleet) -> None:
+def test_the_workers_scheduler_records_hours_for_a_bounded_time_per_pass(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def through() -> datetime | None:
         with Session(fleet.engine) as session:
             found: datetime | None = session.execute(select(_MARK.c.through_hour)).scalar()
         return found
 
-    mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
+    # Once its budget is spent no hour is begun, but one always is.
+    catch_up_status_history(fleet.engine, now=LATER, budget=timedelta(0))
     assert through() == T0 - timedelta(days=1, hours=-1)  # the directory import's hour
+    monkeypatch.setattr(loop_module, "HISTORY_BUDGET", timedelta(0))
     mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
     assert through() == T0 + timedelta(hours=1)  # the launch's hour
+    # With time to spare, a pass records every hour left (seven more with changes).
+    monkeypatch.setattr(loop_module, "HISTORY_BUDGET", timedelta(minutes=5))
+    mail_and_history_pass(fleet.engine, settings=fleet.settings, worker="w", now=LATER)
+    assert through() == _whole_hour(LATER - history_module.GRACE)
 
 
 def test_jobs_read_from_their_rows_say_what_the_log_says(fleet: Fleet) -> None:
