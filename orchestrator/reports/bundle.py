@@ -48,7 +48,7 @@ from orchestrator.reports.signing import (
     signature_valid,
     signing_key,
 )
-from orchestrator.reports.statuses import DEPARTMENTS, Status, report_scope, within_department
+from orchestrator.reports.statuses import Status, moved_outside, report_scope
 
 BUNDLE_FORMAT = "optout-evidence-bundle/1"
 MANIFEST = "manifest.json"
@@ -140,16 +140,7 @@ def _cited_evidence(
     )
     if params.as_of is not None:
         found = found.where(_EVIDENCE.c.captured_at <= params.as_of)
-    # The moved since the moment all come through a department's scope; only those in it
-    # then are cited.
-    elsewhere: set[int] = set()
-    if department is not None and scope.moved:
-        paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
-        elsewhere = {
-            employee_id
-            for employee_id, department_id in scope.moved
-            if not within_department(paths[department_id], department)
-        }
+    elsewhere = moved_outside(session, scope)  # in the department now, not then
     with closing(session.execute(found.execution_options(yield_per=2000))) as rows:
         for row in rows:
             if row.employee_id not in elsewhere:

@@ -27,7 +27,6 @@ from orchestrator.jobs.queue import failure_signature
 from orchestrator.policies import PolicySet
 from orchestrator.reports.history import (
     Anchor,
-    asked_policies,
     evidence_was_purged,
     find_anchor,
     overlay_statuses,
@@ -40,9 +39,11 @@ from orchestrator.reports.statuses import (
     Scope,
     Status,
     all_statuses,
+    asked_policies,
     countries_in_directory,
     exposure_days,
     exposure_starts,
+    moved_outside,
     report_scope,
     resolve_department,
     within_department,
@@ -315,15 +316,12 @@ def _grouped(
     query = query.add_columns(moved_one, func.sum(e.purged))
     rows: list[Any] = []
     cited_purged = 0
-    paths: dict[int, str] = {}
-    if moved and scope.department is not None:
-        paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
+    outside = moved_outside(session, scope)
     for *row, employee_id, cited_here in session.execute(query):
+        if employee_id in outside:
+            continue
         if employee_id is not None:
-            department_id = moved[employee_id]
-            if scope.department and not within_department(paths[department_id], scope.department):
-                continue
-            row[0] = department_id
+            row[0] = moved[employee_id]
         rows.append(row)
         cited_purged += int(cited_here or 0)
     return _Grouped(rows, cited_purged)

@@ -80,7 +80,7 @@ from orchestrator.reports.statuses import (
     Status,
     StatusRows,
     all_statuses,
-    campaigns_by_policy,
+    asked_policies,
     countries_in_directory,
     exposure_days,
     exposure_starts,
@@ -426,23 +426,7 @@ class Anchor:
         if self.hour is None:
             return stored, stored.c.proof_job_id
         proof = PROOFS.alias("proof")
-        joined = stored.join(
-            proof,
-            and_(
-                proof.c.employee_id == stored.c.employee_id,
-                proof.c.policy_id == stored.c.policy_id,
-                _at(self.hour, proof),
-            ),
-        )
-        return joined, proof.c.proof_job_id
-
-
-def asked_policies(
-    session: Session, *, policies: PolicySet, as_of: datetime | None
-) -> tuple[str, ...]:
-    """The policies campaigns had asked about by then (only they have statuses)."""
-    covered = campaigns_by_policy(session, as_of=as_of)
-    return tuple(loaded.policy.id for loaded in policies if loaded.policy.id in covered)
+        return stored.join(proof, _proof_held(self.hour, stored, proof)), proof.c.proof_job_id
 
 
 def find_anchor(session: Session, *, asked: tuple[str, ...], as_of: datetime) -> Anchor | None:
@@ -572,6 +556,15 @@ def _at(hour: datetime, table: FromClause) -> ColumnElement[bool]:
     )
 
 
+def _proof_held(hour: datetime, stored: FromClause, proof: FromClause) -> ColumnElement[bool]:
+    """The proof interval of a stored status's (employee, policy) that held at `hour`."""
+    return and_(
+        proof.c.employee_id == stored.c.employee_id,
+        proof.c.policy_id == stored.c.policy_id,
+        _at(hour, proof),
+    )
+
+
 def _recorded_at(
     hour: datetime, asked: tuple[str, ...], proofs: Proofs, *, dialect: str
 ) -> Select[Any]:
@@ -593,15 +586,7 @@ def _recorded_at(
     if proofs is Proofs.NONE:
         proof = null()
     elif dialect == "postgresql":
-        source = h.outerjoin(
-            p,
-            and_(
-                p.c.employee_id == h.c.employee_id,
-                p.c.policy_id == h.c.policy_id,
-                _at(hour, p),
-                *wanted,
-            ),
-        )
+        source = h.outerjoin(p, and_(_proof_held(hour, h, p), *wanted))
         proof = p.c.proof_job_id
     else:
         proof = (

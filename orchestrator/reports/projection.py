@@ -38,6 +38,7 @@ from orchestrator.reports.statuses import (
     EmployeeIds,
     Scope,
     StatusRows,
+    asked_policies,
     campaigns_by_policy,
     consent_facts,
     countries_in_directory,
@@ -168,8 +169,7 @@ def projected_statuses(session: Session, *, policies: PolicySet, scope: Scope) -
     The same columns as `statuses.all_statuses`, as exact as the last refresh. None when no
     campaign asked about any of the policies.
     """
-    covered = campaigns_by_policy(session, as_of=None)
-    asked = tuple(loaded.policy.id for loaded in policies if loaded.policy.id in covered)
+    asked = asked_policies(session, policies=policies, as_of=None)
     if not asked:
         return None
     starts = exposure_starts(policies, countries_in_directory(session))

@@ -237,6 +237,14 @@ def campaigns_by_policy(session: Session, *, as_of: datetime | None) -> dict[str
     return covered
 
 
+def asked_policies(
+    session: Session, *, policies: PolicySet, as_of: datetime | None
+) -> tuple[str, ...]:
+    """The policies campaigns had asked about by then (only they have statuses)."""
+    covered = campaigns_by_policy(session, as_of=as_of)
+    return tuple(loaded.policy.id for loaded in policies if loaded.policy.id in covered)
+
+
 def _latest_events(
     subject_type: str, actions: dict[str, str], as_of: datetime, subjects: Select[Any] | None
 ) -> FromClause:
@@ -579,6 +587,19 @@ def departments_then(session: Session, as_of: datetime) -> tuple[tuple[int, int]
         if moved and employee_id not in then and moved[0] in ids:
             then[employee_id] = ids[moved[0]]
     return tuple(sorted(then.items()))
+
+
+def moved_outside(session: Session, scope: Scope) -> set[int]:
+    """The employees moved since the scope's moment who were outside its department then
+    (a department's scope lets every moved employee through; see `Scope`)."""
+    if scope.department is None or not scope.moved:
+        return set()
+    paths = dict(session.execute(select(DEPARTMENTS.c.id, DEPARTMENTS.c.path)).all())
+    return {
+        employee_id
+        for employee_id, department_id in scope.moved
+        if not within_department(paths[department_id], scope.department)
+    }
 
 
 def report_scope(session: Session, *, department: str | None, as_of: datetime | None) -> Scope:
