@@ -12,6 +12,7 @@ clicks, reloads and screenshots with nothing else. Prints employees/s for each a
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, sync_playwright
+from playwright.async_api import Browser, async_playwright
 
 from orchestrator.automation.browser import launch_chromium
 from orchestrator.automation.engine import run_task
@@ -68,7 +69,9 @@ def seed(client: ReplicaClient, prefix: str, count: int) -> list[str]:
     return accounts
 
 
-def engine_loop(browser: Browser, client: ReplicaClient, accounts: list[str], out: Path) -> float:
+async def engine_loop(
+    browser: Browser, client: ReplicaClient, accounts: list[str], out: Path
+) -> float:
     policies = load_policies(REPO / "policies")
     toggle, form = (
         policies.get("linkedin-genai-training"),
@@ -89,31 +92,36 @@ def engine_loop(browser: Browser, client: ReplicaClient, accounts: list[str], ou
                 base_url=base_url,
                 on=date.today(),
             )
-            outcome = run_task(browser, task)
+            outcome = await run_task(browser, task)
             if not outcome.status.compliant:
                 raise SystemExit(f"engine run failed for {account}: {outcome.message}")
     return time.perf_counter() - start
 
 
-def bare_toggle_off(browser: Browser, state: dict, url: str, prefix: Path) -> None:
+async def bare_toggle_off(browser: Browser, state: dict, url: str, prefix: Path) -> None:
     """The switch turned off with nothing but Playwright: the yardstick for the engine."""
-    context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(url)
-    page.screenshot(path=f"{prefix}-before.png")
-    switch = page.get_by_role("switch", name=TOGGLE_NAME)
-    switch.click()
-    page.wait_for_function(
-        "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
-        arg=switch.element_handle(),
+    context = await browser.new_context(
+        storage_state=state,  # type: ignore[arg-type]
+        viewport={"width": 1280, "height": 900},
     )
-    page.reload()
-    assert not page.get_by_role("switch", name=TOGGLE_NAME).is_checked()
-    page.screenshot(path=f"{prefix}-after.png")
-    context.close()
+    page = await context.new_page()
+    await page.goto(url)
+    await page.screenshot(path=f"{prefix}-before.png")
+    switch = page.get_by_role("switch", name=TOGGLE_NAME)
+    await switch.click()
+    await page.wait_for_function(
+        "el => !el.checked && el.getAttribute('aria-busy') !== 'true' && !el.disabled",
+        arg=await switch.element_handle(),
+    )
+    await page.reload()
+    assert not await page.get_by_role("switch", name=TOGGLE_NAME).is_checked()
+    await page.screenshot(path=f"{prefix}-after.png")
+    await context.close()
 
 
-def bare_loop(browser: Browser, client: ReplicaClient, accounts: list[str], out: Path) -> float:
+async def bare_loop(
+    browser: Browser, client: ReplicaClient, accounts: list[str], out: Path
+) -> float:
     setting = client.site_url(
         Platform.LINKEDIN, "/mypreferences/d/settings/data-for-ai-improvement"
     )
@@ -121,29 +129,55 @@ def bare_loop(browser: Browser, client: ReplicaClient, accounts: list[str], out:
     start = time.perf_counter()
     for account in accounts:
         state = client.storage_state(Platform.LINKEDIN, account)
-        bare_toggle_off(browser, state, setting, out / account)
+        await bare_toggle_off(browser, state, setting, out / account)
 
-        context = browser.new_context(storage_state=state, viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(form_url)
-        page.screenshot(path=out / f"{account}-form-before.png")
-        page.get_by_role("radiogroup", name=re.compile("type of request", re.I)).get_by_role(
-            "radio", name=re.compile("object to processing", re.I)
-        ).check()
-        page.get_by_role("combobox", name=re.compile("object to", re.I)).select_option(
+        context = await browser.new_context(
+            storage_state=state,  # type: ignore[arg-type]
+            viewport={"width": 1280, "height": 900},
+        )
+        page = await context.new_page()
+        await page.goto(form_url)
+        await page.screenshot(path=out / f"{account}-form-before.png")
+        await (
+            page.get_by_role("radiogroup", name=re.compile("type of request", re.I))
+            .get_by_role("radio", name=re.compile("object to processing", re.I))
+            .check()
+        )
+        await page.get_by_role("combobox", name=re.compile("object to", re.I)).select_option(
             label="Training other AI or machine learning models"
         )
-        page.get_by_role("textbox", name=re.compile("explain", re.I)).fill("I object.")
-        page.get_by_role("textbox", name=re.compile("email address", re.I)).fill(
+        await page.get_by_role("textbox", name=re.compile("explain", re.I)).fill("I object.")
+        await page.get_by_role("textbox", name=re.compile("email address", re.I)).fill(
             f"{account}@example.com"
         )
-        page.get_by_role("button", name=re.compile("^submit$", re.I)).click()
-        page.wait_for_load_state("load")
-        if not CASE_NUMBER.search(page.locator("body").inner_text()):
+        await page.get_by_role("button", name=re.compile("^submit$", re.I)).click()
+        await page.wait_for_load_state("load")
+        if not CASE_NUMBER.search(await page.locator("body").inner_text()):
             raise SystemExit(f"bare loop found no case number for {account}")
-        page.screenshot(path=out / f"{account}-form-after.png")
-        context.close()
+        await page.screenshot(path=out / f"{account}-form-after.png")
+        await context.close()
     return time.perf_counter() - start
+
+
+async def interleaved(client: ReplicaClient, employees: int) -> tuple[float, float]:
+    """Seconds of the bare loop and of the engine, in alternating rounds of one browser."""
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright)
+        with tempfile.TemporaryDirectory() as directory:
+            out = Path(directory)
+            warm = seed(client, "warm", 2)
+            await bare_loop(browser, client, warm[:1], out)
+            await engine_loop(browser, client, warm[1:], out)
+            # Interleaved rounds, so that whatever else the machine does hits both alike.
+            bare = engine = 0.0
+            for round_number in range(0, employees, ROUND):
+                size = min(ROUND, employees - round_number)
+                accounts = seed(client, f"bare{round_number}-", size)
+                bare += await bare_loop(browser, client, accounts, out)
+                accounts = seed(client, f"engine{round_number}-", size)
+                engine += await engine_loop(browser, client, accounts, out)
+        await browser.close()
+    return bare, engine
 
 
 def main() -> None:
@@ -152,25 +186,8 @@ def main() -> None:
     args = parser.parse_args()
     process, base_url = start_replica()
     try:
-        with (
-            ReplicaClient(base_url) as client,
-            sync_playwright() as playwright,
-            tempfile.TemporaryDirectory() as directory,
-        ):
-            browser = launch_chromium(playwright)
-            out = Path(directory)
-            warm = seed(client, "warm", 2)
-            bare_loop(browser, client, warm[:1], out)
-            engine_loop(browser, client, warm[1:], out)
-            # Interleaved rounds, so that whatever else the machine does hits both alike.
-            bare = engine = 0.0
-            for round_number in range(0, args.employees, ROUND):
-                size = min(ROUND, args.employees - round_number)
-                bare += bare_loop(browser, client, seed(client, f"bare{round_number}-", size), out)
-                engine += engine_loop(
-                    browser, client, seed(client, f"engine{round_number}-", size), out
-                )
-            browser.close()
+        with ReplicaClient(base_url) as client:
+            bare, engine = asyncio.run(interleaved(client, args.employees))
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -32,12 +32,13 @@ def new_batch_key() -> bytes:
 
 @dataclass(frozen=True)
 class Batch:
-    """A host's tasks, when each may start (seconds after the batch starts, for pacing), and
-    the time after which none may start."""
+    """A host's tasks, when each may start (seconds after the batch starts, for pacing), the
+    time after which none may start, and how many may run at once in the host's browser."""
 
     tasks: list[EngineTask]
     not_after: datetime | None
     start_after: dict[str, float]
+    contexts: int = 1
 
 
 def encode_batch(
@@ -46,11 +47,13 @@ def encode_batch(
     key: bytes,
     not_after: datetime | None = None,
     start_after: dict[str, float] | None = None,
+    contexts: int = 1,
 ) -> bytes:
     """Serialise and encrypt tasks (with their policy files) for one host.
 
     `not_after` bounds when the host may start a task: a worker that dies leaves its host
-    running, and the lease it held must outlast anything that host may still do.
+    running, and the lease it held must outlast anything that host may still do. `contexts`
+    is how many tasks the host runs at once, each in its own context of its one browser.
     """
     policies: dict[str, dict[str, str]] = {}
     for task in tasks:
@@ -64,6 +67,7 @@ def encode_batch(
     payload = {
         "not_after": not_after.isoformat() if not_after else None,
         "start_after": start_after or {},
+        "contexts": contexts,
         "policies": policies,
         "tasks": [
             {
@@ -116,4 +120,5 @@ def decode_batch(data: bytes, *, key: bytes, work_dir: Path) -> Batch:
         tasks,
         datetime.fromisoformat(not_after) if not_after else None,
         {str(task_id): float(delay) for task_id, delay in payload["start_after"].items()},
+        max(1, int(payload.get("contexts", 1))),
     )

@@ -7,8 +7,9 @@ flags that keep it from phoning home or needing a sandbox the container does not
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from playwright.sync_api import Browser, Playwright
+from playwright.async_api import Browser, Playwright
 
 DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
@@ -26,8 +27,15 @@ def chromium_executable() -> str:
     return os.environ.get("OPTOUT_CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH)
 
 
-def launch_chromium(playwright: Playwright, *, headless: bool = True) -> Browser:
-    """Launch the system Chromium with the flags every run of ours needs."""
-    return playwright.chromium.launch(
-        executable_path=chromium_executable(), headless=headless, args=list(CHROMIUM_ARGS)
-    )
+def launch_options(*, headless: bool = True) -> dict[str, Any]:
+    """The arguments of `chromium.launch` every run of ours needs (sync or async driver)."""
+    return {
+        "executable_path": chromium_executable(),
+        "headless": headless,
+        "args": list(CHROMIUM_ARGS),
+    }
+
+
+async def launch_chromium(playwright: Playwright, *, headless: bool = True) -> Browser:
+    """Launch the system Chromium for the engine, which drives it asynchronously."""
+    return await playwright.chromium.launch(**launch_options(headless=headless))

@@ -9,19 +9,29 @@ page state crosses from one employee to the next.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, Route
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Response,
+    Route,
+    async_playwright,
+)
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from orchestrator.automation.browser import launch_chromium
 from orchestrator.automation.evidence import EvidenceWriter
 from orchestrator.automation.locate import (
     StepFailure,
@@ -108,7 +118,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_task(
+async def run_task(
     browser: Browser, task: EngineTask, *, options: EngineOptions | None = None
 ) -> Outcome:
     """Run one policy for one employee and return its outcome with evidence.
@@ -127,7 +137,7 @@ def run_task(
     if early is not None:
         return early
     assert task.storage_state is not None
-    context = browser.new_context(
+    context = await browser.new_context(
         storage_state=task.storage_state,  # type: ignore[arg-type]
         viewport=VIEWPORT,  # type: ignore[arg-type]
         locale="en-US",
@@ -138,14 +148,14 @@ def run_task(
         # No DOM snapshots: they cost two page round trips per call for every task, and only
         # a failed task's trace is kept. A failure adds the page's DOM and accessibility tree
         # as they stood then (see EvidenceWriter.trace), beside the action log and network.
-        context.tracing.start(snapshots=False, screenshots=False)
+        await context.tracing.start(snapshots=False, screenshots=False)
     evidence = EvidenceWriter(task.evidence_dir, task.task_id)
-    run = _Run(task=task, page=context.new_page(), options=options, evidence=evidence)
-    _guard_deny_list(context, run)
+    run = _Run(task=task, page=await context.new_page(), options=options, evidence=evidence)
+    await _guard_deny_list(context, run)
     try:
-        outcome = _drive(run, started)
+        outcome = await _drive(run, started)
     except NeedsEmployee as needs:
-        outcome = _finish(
+        outcome = await _finish(
             run,
             started,
             OutcomeStatus.NEEDS_EMPLOYEE_ACTION,
@@ -153,18 +163,33 @@ def run_task(
             employee_action=needs.detector.message.strip(),
         )
     except StepFailure as failure:
-        outcome = _failed(run, started, failure, context)
+        outcome = await _failed(run, started, failure, context)
     except PlaywrightTimeoutError as exc:
         timed_out = StepFailure(f"timed out: {str(exc).splitlines()[0]}", transient=True)
-        outcome = _failed(run, started, timed_out, context)
+        outcome = await _failed(run, started, timed_out, context)
     except PlaywrightError as exc:
         broke = StepFailure(f"browser error: {str(exc).splitlines()[0]}", transient=True)
-        outcome = _failed(run, started, broke, context)
+        outcome = await _failed(run, started, broke, context)
     finally:
         if options.trace_on_failure and not run.trace_kept:
-            context.tracing.stop()
-        context.close()
+            await context.tracing.stop()
+        await context.close()
     return outcome
+
+
+def run_task_alone(task: EngineTask, *, headless: bool = True) -> Outcome:
+    """Run one task in a browser of its own, started and closed around it (`optout
+    run-policy`, for debugging a policy)."""
+
+    async def run() -> Outcome:
+        async with async_playwright() as playwright:
+            browser = await launch_chromium(playwright, headless=headless)
+            try:
+                return await run_task(browser, task)
+            finally:
+                await browser.close()
+
+    return asyncio.run(run())
 
 
 def not_started(task: EngineTask, reason: str) -> Outcome:
@@ -234,49 +259,49 @@ def _deny_list_pattern(deny_prefixes: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
-def _guard_deny_list(context: BrowserContext, run: _Run) -> None:
+async def _guard_deny_list(context: BrowserContext, run: _Run) -> None:
     """Abort any request to a deny-listed path (closing or hibernating the account...).
 
     Only URLs that look like a deny-listed path are intercepted (matched in the browser
     driver), so ordinary page loads pay nothing for the guard.
     """
 
-    def check(route: Route) -> None:
+    async def check(route: Route) -> None:
         path = site_path(route.request.url, run.policy, run.task.base_url)
         if path is not None and is_denied(path, run.policy.deny_urls):
             run.denied_attempts.append(route.request.url)
-            route.abort("blockedbyclient")
+            await route.abort("blockedbyclient")
         else:
-            route.fallback()
+            await route.fallback()
 
     if run.policy.deny_urls:
-        context.route(_deny_list_pattern(run.policy.deny_urls), check)
+        await context.route(_deny_list_pattern(run.policy.deny_urls), check)
 
 
-def _drive(run: _Run, started: datetime) -> Outcome:
+async def _drive(run: _Run, started: datetime) -> Outcome:
     policy = run.policy
     run.step = "start_url"
-    _open(run, policy.start_url)
+    await _open(run, policy.start_url)
     _assert_on_policy_page(run)
     if "screenshot_before" in policy.evidence:
-        run.evidence.screenshot(run.page, "screenshot_before")
+        await run.evidence.screenshot(run.page, "screenshot_before")
     for index, step in enumerate(policy.steps):
         run.step = f"steps[{index}].{step.keyword}"
-        _perform(run, step)
-    return _verify(run, started)
+        await _perform(run, step)
+    return await _verify(run, started)
 
 
-def _open(run: _Run, url: str) -> None:
+async def _open(run: _Run, url: str) -> None:
     """Navigate to a policy URL (on the replica when a base URL is set) and check the result."""
     target = rebase(url, run.policy, run.task.base_url)
     path = site_path(target, run.policy, run.task.base_url)
     if path is None or is_denied(path, run.policy.deny_urls):
         raise StepFailure(f"refusing to open {url}: it is deny-listed or off the policy's site")
-    response = run.page.goto(target, wait_until="load")
-    _check_page(run, response)
+    response = await run.page.goto(target, wait_until="load")
+    await _check_page(run, response)
 
 
-def _check_page(run: _Run, response: Response | None) -> None:
+async def _check_page(run: _Run, response: Response | None) -> None:
     """After a navigation: deny-list, rate limits, server errors, and the session's health."""
     _check_denied(run)
     if response is not None:
@@ -287,7 +312,7 @@ def _check_page(run: _Run, response: Response | None) -> None:
             )
         if response.status >= 500:
             raise StepFailure(f"the site answered HTTP {response.status}", transient=True)
-    _check_session(run)
+    await _check_session(run)
 
 
 def _check_denied(run: _Run) -> None:
@@ -306,7 +331,7 @@ def _current_path(run: _Run) -> str | None:
     return site_path(run.page.url, run.policy, run.task.base_url)
 
 
-def _check_session(run: _Run) -> None:
+async def _check_session(run: _Run) -> None:
     """Signed out or challenged: the employee must act; nothing more is tried."""
     path = _current_path(run)
     for detector, what in (
@@ -315,17 +340,17 @@ def _check_session(run: _Run) -> None:
     ):
         if path is not None and any(re.match(p, path) for p in detector.url_patterns):
             raise NeedsEmployee(detector, f"{what} (landed on {path})")
-        if detector.text_any and _page_shows(run.page, detector.text_any):
+        if detector.text_any and await _page_shows(run.page, detector.text_any):
             raise NeedsEmployee(detector, what)
 
 
-def _page_shows(page: Page, texts: Iterable[str]) -> bool:
+async def _page_shows(page: Page, texts: Iterable[str]) -> bool:
     """Whether any of the texts is on the page (one round trip for all of them)."""
     combined: Locator | None = None
     for text in texts:
         found = page.get_by_text(compile_text_match(text))
         combined = found if combined is None else combined.or_(found)
-    return combined is not None and combined.count() > 0
+    return combined is not None and await combined.count() > 0
 
 
 def _assert_on_policy_page(run: _Run) -> None:
@@ -334,11 +359,11 @@ def _assert_on_policy_page(run: _Run) -> None:
         raise StepFailure(f"expected the policy's page but landed on {run.page.url}")
 
 
-def _transient_error_on_page(run: _Run) -> str | None:
+async def _transient_error_on_page(run: _Run) -> str | None:
     for text in run.policy.transient_error_texts:
         shown = run.page.get_by_text(compile_text_match(text))
-        if shown.count() > 0 and shown.first.is_visible():
-            return shown.first.inner_text().strip()
+        if await shown.count() > 0 and await shown.first.is_visible():
+            return (await shown.first.inner_text()).strip()
     return None
 
 
@@ -347,27 +372,27 @@ def _locator(run: _Run, name: str) -> Locator:
     return control_locator(run.page, run.policy.controls[name])
 
 
-@contextmanager
-def _acting_on(run: _Run, name: str) -> Iterator[None]:
+@asynccontextmanager
+async def _acting_on(run: _Run, name: str) -> AsyncIterator[None]:
     """Turn Playwright's errors while acting on a control into fail-closed step failures."""
     try:
         yield
     except PlaywrightError as exc:
         control = run.policy.controls[name]
-        failure = failure_acting_on(exc, _locator(run, name), name, control)
+        failure = await failure_acting_on(exc, _locator(run, name), name, control)
         if not failure.transient:
             # A missing control on an error page is the site's hiccup, not a changed page.
-            error = _transient_error_on_page(run)
+            error = await _transient_error_on_page(run)
             if error is not None:
                 raise StepFailure(f"the site showed an error: {error}", transient=True) from exc
         raise failure from exc
 
 
-def _optional(run: _Run, name: str) -> Locator | None:
-    return find_optional(run.page, name, run.policy.controls[name])
+async def _optional(run: _Run, name: str) -> Locator | None:
+    return await find_optional(run.page, name, run.policy.controls[name])
 
 
-def _refuse_denied_name(run: _Run, control_name: str, locator: Locator) -> None:
+async def _refuse_denied_name(run: _Run, control_name: str, locator: Locator) -> None:
     """Never act on an element whose accessible name is deny-listed ("Close account"...).
 
     Plain label variants were checked against deny_names when the policy loaded; only a
@@ -376,44 +401,46 @@ def _refuse_denied_name(run: _Run, control_name: str, locator: Locator) -> None:
     control = run.policy.controls[control_name]
     if not run.policy.deny_names or not any(is_regex_form(name) for name in control.names):
         return
-    name = accessible_name(locator)
+    name = await accessible_name(locator)
     for pattern in run.policy.deny_names:
         if compile_text_match(pattern).search(name):
             raise StepFailure(f"refusing to act on {name!r}: it matches deny_names")
 
 
-def _perform(run: _Run, step: Step) -> None:
+async def _perform(run: _Run, step: Step) -> None:
     action = step.action
     if isinstance(action, Goto):
-        _open(run, action.url)
+        await _open(run, action.url)
     elif isinstance(action, Dismiss):
-        _dismiss(run, action)
+        await _dismiss(run, action)
     elif isinstance(action, Ensure):
-        _ensure(run, action)
+        await _ensure(run, action)
     elif isinstance(action, Fill):
-        _fill(run, action)
+        await _fill(run, action)
     elif isinstance(action, Select):
-        _select(run, action)
+        await _select(run, action)
     elif isinstance(action, Click):
-        _click(run, action)
+        await _click(run, action)
     elif isinstance(action, Capture):
-        _capture(run, action)
+        await _capture(run, action)
     elif isinstance(action, WaitForUrl):
         pattern = re.compile(action.pattern)
-        run.page.wait_for_url(
+        await run.page.wait_for_url(
             lambda url: bool(pattern.match(site_path(url, run.policy, run.task.base_url) or ""))
         )
-        _check_page(run, None)
+        await _check_page(run, None)
 
 
-def _dismiss(run: _Run, action: Dismiss) -> None:
-    found = _optional(run, action.control) if action.optional else _locator(run, action.control)
+async def _dismiss(run: _Run, action: Dismiss) -> None:
+    found = (
+        await _optional(run, action.control) if action.optional else _locator(run, action.control)
+    )
     if found is None:
         return
-    _refuse_denied_name(run, action.control, found)
-    with _acting_on(run, action.control):
-        found.click()
-        found.wait_for(state="hidden")
+    await _refuse_denied_name(run, action.control, found)
+    async with _acting_on(run, action.control):
+        await found.click()
+        await found.wait_for(state="hidden")
 
 
 # The switch's state as the page holds it, and the page's text for the drift detector.
@@ -445,10 +472,10 @@ def _checked_in(aria: str) -> bool:
     return "[checked]" in aria or "[checked=true]" in aria
 
 
-def _ensure(run: _Run, action: Ensure) -> None:
+async def _ensure(run: _Run, action: Ensure) -> None:
     control = _locator(run, action.control)
-    with _acting_on(run, action.control):
-        read = control.evaluate(_READ_SWITCH)
+    async with _acting_on(run, action.control):
+        read = await control.evaluate(_READ_SWITCH)
     context_text = run.policy.controls[action.control].context_text_any
     if context_text and not any(compile_text_match(t).search(read["text"]) for t in context_text):
         raise StepFailure(
@@ -463,30 +490,30 @@ def _ensure(run: _Run, action: Ensure) -> None:
     if run.task.mode == "verify":
         run.drifted = True  # a read-only check never clicks
         return
-    _refuse_denied_name(run, action.control, control)
-    with _acting_on(run, action.control):
-        control.click()
-        settled = control.evaluate(_SETTLE, [action.checked, run.options.action_timeout_ms])
+    await _refuse_denied_name(run, action.control, control)
+    async with _acting_on(run, action.control):
+        await control.click()
+        settled = await control.evaluate(_SETTLE, [action.checked, run.options.action_timeout_ms])
     if settled["checked"] == action.checked and settled["settled"]:
         run.changed = True
         return
     if not settled["settled"]:
         raise StepFailure("the switch did not settle in the wanted state", transient=True)
-    error = _transient_error_on_page(run)
+    error = await _transient_error_on_page(run)
     raise StepFailure(
         f"the site did not save the change: {error or 'the switch reverted'}", transient=True
     )
 
 
-def _fill(run: _Run, action: Fill) -> None:
+async def _fill(run: _Run, action: Fill) -> None:
     control = _locator(run, action.control)
     try:
         value = render_template(action.value, run.task.employee.template_context())
     except TemplateRenderError as exc:
         raise StepFailure(exc.message) from exc
-    with _acting_on(run, action.control):
-        _refuse_denied_name(run, action.control, control)
-        control.fill(value)
+    async with _acting_on(run, action.control):
+        await _refuse_denied_name(run, action.control, control)
+        await control.fill(value)
 
 
 _SELECT_OPTIONS = """element => element instanceof HTMLSelectElement
@@ -494,19 +521,20 @@ _SELECT_OPTIONS = """element => element instanceof HTMLSelectElement
     : null"""
 
 
-def _select(run: _Run, action: Select) -> None:
+async def _select(run: _Run, action: Select) -> None:
     """Choose an option in a dropdown (by its label) or a radio group (by the radio's name)."""
     control = _locator(run, action.control)
     wanted = compile_text_match(action.option)
-    with _acting_on(run, action.control):
-        labels: list[str] | None = control.evaluate(_SELECT_OPTIONS)
+    async with _acting_on(run, action.control):
+        labels: list[str] | None = await control.evaluate(_SELECT_OPTIONS)
     if labels is None:  # a radio group
         radios = control.get_by_role("radio", name=wanted)
         try:
-            radios.check()
+            await radios.check()
         except PlaywrightError as exc:
+            matched = await radios.count()
             raise StepFailure(
-                f"{radios.count()} radio options of {action.control!r} match {action.option!r}"
+                f"{matched} radio options of {action.control!r} match {action.option!r}"
             ) from exc
         return
     matching = [label for label in labels if wanted.search(label)]
@@ -515,64 +543,66 @@ def _select(run: _Run, action: Select) -> None:
             f"{len(matching)} options of {action.control!r} match {action.option!r} "
             f"(options: {labels})"
         )
-    with _acting_on(run, action.control):
-        control.select_option(label=matching[0])
+    async with _acting_on(run, action.control):
+        await control.select_option(label=matching[0])
 
 
-def _click(run: _Run, action: Click) -> None:
-    found = _optional(run, action.control) if action.optional else _locator(run, action.control)
+async def _click(run: _Run, action: Click) -> None:
+    found = (
+        await _optional(run, action.control) if action.optional else _locator(run, action.control)
+    )
     if found is None:
         return
-    with _acting_on(run, action.control):
-        _refuse_denied_name(run, action.control, found)
+    async with _acting_on(run, action.control):
+        await _refuse_denied_name(run, action.control, found)
         if run.policy.submit_once:
             run.clicked_in_form = True
-        found.click()
-    run.page.wait_for_load_state("load")
+        await found.click()
+    await run.page.wait_for_load_state("load")
     _check_denied(run)
 
 
-def _capture(run: _Run, action: Capture) -> None:
+async def _capture(run: _Run, action: Capture) -> None:
     if action.control is None:
-        text = run.page.locator("body").inner_text()
+        text = await run.page.locator("body").inner_text()
     else:
-        with _acting_on(run, action.control):
-            text = _locator(run, action.control).inner_text()
+        async with _acting_on(run, action.control):
+            text = await _locator(run, action.control).inner_text()
     if action.text_pattern is None:
         value = text.strip()
     else:
         match = compile_text_match(action.text_pattern).search(text)
         value = (match.group(1) if match.groups() else match.group(0)) if match else ""
     if not value:
-        error = _transient_error_on_page(run)
+        error = await _transient_error_on_page(run)
         if error is not None:  # the site said the submission failed: safe to try again
             raise StepFailure(f"the site did not accept the submission: {error}", transient=True)
         raise StepFailure(f"no {action.as_} found on the page after submitting")
     run.captured[action.as_] = value
 
 
-def _verify(run: _Run, started: datetime) -> Outcome:
+async def _verify(run: _Run, started: datetime) -> Outcome:
     policy = run.policy
     verify = policy.verify
     run.step = "verify"
     if verify.reload:
-        response = run.page.reload(wait_until="load")
-        _check_page(run, response)
+        response = await run.page.reload(wait_until="load")
+        await _check_page(run, response)
         _assert_on_policy_page(run)
     for index, step in enumerate(verify.steps):
         run.step = f"verify.steps[{index}].{step.keyword}"
-        _perform(run, step)
+        await _perform(run, step)
     run.step = "verify"
     if verify.control_state is not None:
         control = _locator(run, verify.control_state.control)
-        with _acting_on(run, verify.control_state.control):
-            run.reading["aria"] = aria_description(control)
+        async with _acting_on(run, verify.control_state.control):
+            run.reading["aria"] = await aria_description(control)
         after = _checked_in(run.reading["aria"])
         run.reading["checked_after"] = after
         run.reading.setdefault("control", verify.control_state.control)
         if after != verify.control_state.checked:
             if run.task.mode == "verify":
-                return _finish(
+                return await _finish(
                     run, started, OutcomeStatus.DRIFTED, "the setting is back on (drift)"
                 )
             raise StepFailure(
@@ -583,15 +613,15 @@ def _verify(run: _Run, started: datetime) -> Outcome:
     elif verify.captured is not None and verify.captured not in run.captured:
         raise StepFailure(f"no {verify.captured} was captured: the submission is not proven")
     if run.drifted:
-        return _finish(run, started, OutcomeStatus.DRIFTED, "the setting is back on (drift)")
+        return await _finish(run, started, OutcomeStatus.DRIFTED, "the setting is back on (drift)")
     if run.changed or run.clicked_in_form:
         status, message = OutcomeStatus.CHANGED, "opted out and verified"
     else:
         status, message = OutcomeStatus.ALREADY_COMPLIANT, "already opted out; nothing clicked"
-    return _finish(run, started, status, message)
+    return await _finish(run, started, status, message)
 
 
-def _finish(
+async def _finish(
     run: _Run,
     started: datetime,
     status: OutcomeStatus,
@@ -602,10 +632,10 @@ def _finish(
     policy = run.policy
     final_url = run.page.url
     if status is OutcomeStatus.NEEDS_EMPLOYEE_ACTION:
-        run.evidence.screenshot(run.page, "screenshot_needs_action")
+        await run.evidence.screenshot(run.page, "screenshot_needs_action")
     if status.compliant or status is OutcomeStatus.DRIFTED:
         if "screenshot_after" in policy.evidence:
-            run.evidence.screenshot(run.page, "screenshot_after")
+            await run.evidence.screenshot(run.page, "screenshot_after")
         if "control_state" in policy.evidence and run.reading:
             run.evidence.record("control_state", _reading_record(run, final_url), url=final_url)
         if "confirmation" in policy.evidence and run.captured:
@@ -650,18 +680,20 @@ def _reading_record(run: _Run, final_url: str) -> dict[str, Any]:
     }
 
 
-def _failed(run: _Run, started: datetime, failure: StepFailure, context: BrowserContext) -> Outcome:
+async def _failed(
+    run: _Run, started: datetime, failure: StepFailure, context: BrowserContext
+) -> Outcome:
     """A failed run keeps a screenshot and a Playwright trace to show what the page looked like."""
     transient = failure.transient
     reason = failure.reason
     if run.clicked_in_form and not transient:
         reason += " (the form may have been submitted: check the account before running again)"
     with suppress(PlaywrightError):  # the page may be gone; the trace still tells
-        run.evidence.screenshot(run.page, "failure_screenshot")
+        await run.evidence.screenshot(run.page, "failure_screenshot")
     if run.options.trace_on_failure:
-        run.evidence.trace(context, run.page)
+        await run.evidence.trace(context, run.page)
         run.trace_kept = True
-    outcome = _finish(run, started, OutcomeStatus.FAILED, reason)
+    outcome = await _finish(run, started, OutcomeStatus.FAILED, reason)
     return replace(outcome, transient=transient, retry_after_seconds=failure.retry_after)
 
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page
-from playwright.sync_api import Error as PlaywrightError
+from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 
 from orchestrator.automation.outcomes import EvidenceFile
 
@@ -60,10 +60,10 @@ class EvidenceWriter:
             )
         )
 
-    def screenshot(self, page: Page, kind: str) -> None:
+    async def screenshot(self, page: Page, kind: str) -> None:
         """A PNG of what the page shows now."""
         path = self._path(f"{kind}.png")
-        page.screenshot(path=path)
+        await page.screenshot(path=path)
         self._keep(kind, path, page.url)
 
     def record(self, kind: str, data: dict[str, Any], *, url: str | None) -> None:
@@ -72,16 +72,16 @@ class EvidenceWriter:
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         self._keep(kind, path, url)
 
-    def trace(self, context: BrowserContext, page: Page) -> None:
+    async def trace(self, context: BrowserContext, page: Page) -> None:
         """Stop the context's Playwright trace and keep it (failures only), with the page's
         DOM and accessibility tree at the failure inside it: what a policy author needs to
         see why a control was not found, without paying for DOM snapshots on every task."""
         page_state: dict[str, str] = {}
         with suppress(PlaywrightError):  # the page may be gone; the action log still tells
-            page_state[FAILURE_DOM] = page.content()
-            page_state[FAILURE_ARIA] = page.locator("body").aria_snapshot()
+            page_state[FAILURE_DOM] = await page.content()
+            page_state[FAILURE_ARIA] = await page.locator("body").aria_snapshot()
         path = self._path("trace.zip")
-        context.tracing.stop(path=path)
+        await context.tracing.stop(path=path)
         with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, text in page_state.items():
                 archive.writestr(name, text)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page
 
 from orchestrator.policies import Control, compile_text_match
 
@@ -48,14 +48,14 @@ def control_locator(page: Page, control: Control) -> Locator:
     return combined
 
 
-def find_optional(page: Page, control_name: str, control: Control) -> Locator | None:
+async def find_optional(page: Page, control_name: str, control: Control) -> Locator | None:
     """The one element for an optional control as the page stands now, or None.
 
     Optional controls (a cookie banner's button) are looked for once, not waited for, so a
     run without the banner loses no time; two matches still fail closed.
     """
     locator = control_locator(page, control)
-    count = locator.count()
+    count = await locator.count()
     if count == 0:
         return None
     if count > 1:
@@ -63,14 +63,14 @@ def find_optional(page: Page, control_name: str, control: Control) -> Locator | 
     return locator
 
 
-def failure_acting_on(
+async def failure_acting_on(
     exc: PlaywrightError, locator: Locator, control_name: str, control: Control
 ) -> StepFailure:
     """Why acting on a control failed, from Playwright's error (it waits and acts in strict
     mode, so one round trip finds the element, refuses a second match and acts)."""
     text = str(exc)
     if "strict mode violation" in text:
-        return _ambiguous(control_name, control, locator.count())
+        return _ambiguous(control_name, control, await locator.count())
     if "resolved to" in text:  # found, but it never became usable (disabled, covered...)
         first_line = text.splitlines()[0]
         return StepFailure(
@@ -86,12 +86,12 @@ def _ambiguous(control_name: str, control: Control, count: int) -> StepFailure:
     )
 
 
-def aria_description(locator: Locator) -> str:
+async def aria_description(locator: Locator) -> str:
     """The element as assistive technology sees it: role, accessible name and state."""
-    return locator.aria_snapshot().strip().splitlines()[0]
+    return (await locator.aria_snapshot()).strip().splitlines()[0]
 
 
-def accessible_name(locator: Locator) -> str:
+async def accessible_name(locator: Locator) -> str:
     """The element's accessible name, read from its accessibility snapshot."""
-    match = _ARIA_LINE.match(aria_description(locator))
+    match = _ARIA_LINE.match(await aria_description(locator))
     return (match.group("name") or "") if match else ""

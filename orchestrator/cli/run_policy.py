@@ -7,11 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from playwright.sync_api import sync_playwright
 from rich.table import Table
 
-from orchestrator.automation.browser import launch_chromium
-from orchestrator.automation.engine import run_task, write_outcome
+from orchestrator.automation.engine import run_task_alone, write_outcome
 from orchestrator.cli.context import actor, console, settings, unit_of_work
 from orchestrator.cli.policies import loaded_policies
 from orchestrator.core.clock import utcnow
@@ -73,15 +71,8 @@ def run_policy_command(
             on=datetime.now(UTC).date(),
         )
     target = task.base_url or loaded.policy.origin
-    with (
-        console.status(f"Running {policy_id} for {employee} on {target}…"),
-        sync_playwright() as pw,
-    ):
-        browser = launch_chromium(pw, headless=not headed)
-        try:
-            outcome = run_task(browser, task)
-        finally:
-            browser.close()
+    with console.status(f"Running {policy_id} for {employee} on {target}…"):
+        outcome = run_task_alone(task, headless=not headed)
     outcome_file = write_outcome(outcome, evidence_dir)
     table = Table(title=f"{policy_id} for {employee}", title_justify="left", show_header=False)
     table.add_row("outcome", f"[bold]{outcome.status.value}[/]")

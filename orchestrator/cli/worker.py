@@ -31,6 +31,12 @@ def worker_command(
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Jobs per run.")] = 20,
     forks: Annotated[int, typer.Option(min=1, max=200, help="Hosts Ansible drives at once.")] = 5,
+    contexts: Annotated[
+        int,
+        typer.Option(
+            min=1, max=16, help="Tasks each host runs at once, each in its own browser context."
+        ),
+    ] = 2,
     lease_seconds: Annotated[
         int, typer.Option(min=10, max=24 * 3600, help="How long a claim holds without renewal.")
     ] = 900,
@@ -48,6 +54,7 @@ def worker_command(
         name=name or f"{socket.gethostname()}-{os.getpid()}",
         batch_size=batch_size,
         forks=forks,
+        contexts=contexts,
         lease=timedelta(seconds=lease_seconds),
         task_allowance=timedelta(seconds=task_allowance_seconds),
     )

@@ -84,6 +84,9 @@ class WorkerConfig:
     # dead worker's run is over before its jobs' leases expire.
     task_allowance: timedelta = timedelta(minutes=3)
     forks: int = 5
+    # Tasks each host runs at once, each in its own context of the host's one browser: while
+    # one page waits on the site (a save, a load) another works.
+    contexts: int = 2
     run_timeout_seconds: int | None = None
 
 
@@ -553,7 +556,13 @@ class BatchRun:
             first=pacing.first_offsets(now=now) if pacing else None,
         )
         batches = {
-            host: encode_batch(host_tasks, key=key, not_after=not_after, start_after=start_after)
+            host: encode_batch(
+                host_tasks,
+                key=key,
+                not_after=not_after,
+                start_after=start_after,
+                contexts=self._worker.contexts,
+            )
             for host, host_tasks in by_host.items()
         }
         self._started = time.monotonic()
@@ -600,7 +609,8 @@ class BatchRun:
         return _host_failure(host.name, unpacked=self._unpacked, run_result=self.run_result)
 
     def seconds_per_task(self) -> float | None:
-        """The mean time of this run's tasks, once it has been waited for, leaving out any
+        """How often a host of this run finished a task, once the run has been waited for:
+        the mean time of its tasks over the contexts each host ran at once, leaving out tasks
         that took over thrice the median (they waited for a time-out, which says little of
         the next run); None if no task came back."""
         durations = [
@@ -612,7 +622,12 @@ class BatchRun:
         if not durations:
             return None
         usual = 3 * statistics.median(durations)
-        return statistics.mean(duration for duration in durations if duration <= usual)
+        at_once = min(self._worker.contexts, self._busiest_host_tasks())
+        return statistics.mean(duration for duration in durations if duration <= usual) / at_once
+
+    def _busiest_host_tasks(self) -> int:
+        """How many tasks the host with the most of this batch's tasks runs."""
+        return max(Counter(host.name for host, _ in self.tasks.values()).values(), default=0)
 
     def early_start_at(self, seconds_per_task: float) -> float | None:
         """When the next run should start (a `time.monotonic()` moment) so that, starting up
@@ -622,8 +637,7 @@ class BatchRun:
         time early: a brief overlap costs less than idle browsers."""
         if self._started is None or self._playbook is None:
             return None
-        per_host = Counter(host.name for host, _ in self.tasks.values())
-        tasks_time = max(per_host.values()) * seconds_per_task
+        tasks_time = self._busiest_host_tasks() * seconds_per_task
         return self._started + tasks_time * (1 - EARLY_MARGIN)
 
     @property

@@ -2,22 +2,28 @@
 
 The replica runs in-process under uvicorn in a background thread so tests can reach it over
 real HTTP from a real browser. A failing test leaves a screenshot of each open page and a
-Playwright trace in its tmp_path.
+Playwright trace in its tmp_path. Tests drive pages with Playwright's sync API; the engine,
+which is asynchronous, gets a Chromium of its own on an event loop in a background thread.
 """
 
+import asyncio
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
+from playwright.async_api import async_playwright
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from orchestrator.automation.browser import launch_chromium
+from orchestrator.automation.browser import launch_chromium, launch_options
+from orchestrator.automation.engine import EngineOptions, run_task
+from orchestrator.automation.outcomes import EngineTask, Outcome
 from orchestrator.replica import (
     Behaviour,
     Platform,
@@ -31,6 +37,7 @@ SAVE_LATENCY = 0.05
 SLOW_SAVE_LATENCY = 1.0
 STARTUP_TIMEOUT = 10.0
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,39 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = launch_chromium(playwright)
+    chromium = playwright.chromium.launch(**launch_options())
+    yield chromium
+    chromium.close()
+
+
+class EngineBrowser:
+    """A Chromium the engine drives from an event loop in a thread of its own, so that a
+    synchronous test can run engine tasks (`run`) beside its sync Playwright pages."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._driver = self._call(async_playwright().start())
+        self._browser = self._call(launch_chromium(self._driver))
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def run(self, task: EngineTask, *, options: EngineOptions | None = None) -> Outcome:
+        return self._call(run_task(self._browser, task, options=options))
+
+    def close(self) -> None:
+        self._call(self._browser.close())
+        self._call(self._driver.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+@pytest.fixture(scope="session")
+def engine_browser() -> Iterator[EngineBrowser]:
+    chromium = EngineBrowser()
     yield chromium
     chromium.close()
 

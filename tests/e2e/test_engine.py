@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser
 
-from orchestrator.automation.engine import EngineOptions, run_task
+from orchestrator.automation.engine import EngineOptions
 from orchestrator.automation.outcomes import EmployeeFacts, EngineTask, Outcome, OutcomeStatus
 from orchestrator.policies import LoadedPolicy, load_policies
 from orchestrator.replica import REAL_ORIGINS, Behaviour, Platform
@@ -31,7 +30,7 @@ FAST = EngineOptions(action_timeout_ms=4_000, navigation_timeout_ms=8_000)
 
 
 @pytest.fixture
-def run(replica, browser: Browser, tmp_path: Path, request: pytest.FixtureRequest):
+def run(replica, engine_browser, tmp_path: Path, request: pytest.FixtureRequest):
     """Seed a replica account and run a policy for it; returns (outcome, replica state)."""
 
     def seed_and_run(
@@ -65,7 +64,7 @@ def run(replica, browser: Browser, tmp_path: Path, request: pytest.FixtureReques
             on=on,
             **task_options,
         )
-        outcome = run_task(browser, task, options=FAST)
+        outcome = engine_browser.run(task, options=FAST)
         return outcome, replica.client.account_state(platform, account_id)
 
     return seed_and_run

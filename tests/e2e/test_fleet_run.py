@@ -144,22 +144,59 @@ def test_a_batch_that_cannot_be_opened_fails_the_host_with_a_reason(
     assert state.toggles["data_for_ai_improvement"] is True
 
 
-def test_a_host_starts_tasks_no_earlier_than_their_pace_allows(replica, tmp_path: Path) -> None:
-    accounts = ["paced-a", "paced-b", "paced-c"]
-    for account in accounts:
-        replica.client.seed_account(Platform.LINKEDIN, account)
-    tasks = [_task(replica, tmp_path, account, "linkedin-genai-training") for account in accounts]
-    offsets = {task.task_id: 1.5 * number for number, task in enumerate(tasks)}
-    key = new_batch_key()
+def _run_here(batch: bytes, key: bytes, tmp_path: Path) -> dict[str, dict]:
+    """Run one batch on this machine through ansible-runner; the outcomes it sent back."""
     result = run_playbook(
-        batches={FleetHost("localhost"): encode_batch(tasks, key=key, start_after=offsets)},
+        batches={FleetHost("localhost"): batch},
         key=key,
         playbooks_dir=REPO / "playbooks",
         private_data_dir=new_private_data_dir(tmp_path / "runs"),
     )
     archive = result.hosts["localhost"].archive
     assert archive is not None, result.hosts["localhost"].error
-    outcomes = _outcomes(archive, tmp_path / "back")
+    return _outcomes(archive, tmp_path / "back")
+
+
+def _spans(outcomes: dict[str, dict]) -> list[tuple[datetime, datetime]]:
+    return sorted(
+        (datetime.fromisoformat(o["started_at"]), datetime.fromisoformat(o["finished_at"]))
+        for o in outcomes.values()
+    )
+
+
+def _most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    return max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
+
+
+def test_a_host_runs_as_many_tasks_at_once_as_its_batch_allows(replica, tmp_path: Path) -> None:
+    accounts = [f"together-{number}" for number in range(4)]
+    for account in accounts:
+        # Saves of a second: tasks that overlap at all overlap there.
+        replica.client.seed_account(Platform.LINKEDIN, account, behaviours=[Behaviour.SLOW_SAVE])
+    tasks = [_task(replica, tmp_path, account, "linkedin-genai-training") for account in accounts]
+    key = new_batch_key()
+    outcomes = _run_here(encode_batch(tasks, key=key, contexts=2), key, tmp_path)
+    assert {o["status"] for o in outcomes.values()} == {"changed"}
+    assert len(outcomes) == 4
+    assert _most_at_once(_spans(outcomes)) == 2
+    for account in accounts:
+        state = replica.client.account_state(Platform.LINKEDIN, account)
+        assert state.toggles["data_for_ai_improvement"] is False
+        assert state.toggle_changes["data_for_ai_improvement"] == 1
+        assert (tmp_path / "back" / f"{account}-linkedin-genai-training").is_dir()
+
+
+def test_a_host_starts_tasks_no_earlier_than_their_pace_allows(replica, tmp_path: Path) -> None:
+    accounts = ["paced-a", "paced-b", "paced-c"]
+    for account in accounts:
+        # Tasks longer than their spacing: with three contexts free, only the pace holds them.
+        replica.client.seed_account(Platform.LINKEDIN, account, behaviours=[Behaviour.SLOW_SAVE])
+    tasks = [_task(replica, tmp_path, account, "linkedin-genai-training") for account in accounts]
+    offsets = {task.task_id: 1.5 * number for number, task in enumerate(tasks)}
+    key = new_batch_key()
+    outcomes = _run_here(
+        encode_batch(tasks, key=key, start_after=offsets, contexts=3), key, tmp_path
+    )
     starts = [datetime.fromisoformat(outcomes[task.task_id]["started_at"]) for task in tasks]
     assert all((b - a).total_seconds() >= 1.4 for a, b in pairwise(starts))
 
