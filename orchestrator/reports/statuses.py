@@ -36,6 +36,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    not_,
     null,
     or_,
     select,
@@ -153,12 +154,15 @@ class Scope:
     they were in then (see `report_scope`): a report as of a moment counts people where they
     stood, and the directory keeps only where they stand now. A department's scope lets
     them all through; whoever reads the rows places them (see `department._grouped`).
+    `away` are the employees out of the directory at `as_of` whom an import brought back
+    since: their row no longer says when they left.
     """
 
     department: str | None
     as_of: datetime | None
     dialect: str
     moved: tuple[tuple[int, int], ...] = ()
+    away: tuple[int, ...] = ()
 
     @property
     def moved_ids(self) -> list[int]:
@@ -187,6 +191,8 @@ class Scope:
                     EMPLOYEES.c.deactivated_at > self.as_of,
                 ),
             )
+            if self.away:
+                condition = and_(condition, not_(id_in(EMPLOYEES.c.id, self.away)))
         if self.department is not None:
             here = in_department(self.department)
             if self.moved:
@@ -562,31 +568,53 @@ def _julian_day(moment: datetime) -> float:
     return (moment - _UNIX_EPOCH).total_seconds() / 86400 + _UNIX_EPOCH_JULIAN_DAY
 
 
-def departments_then(session: Session, as_of: datetime) -> tuple[tuple[int, int], ...]:
-    """(employee_id, department_id) of every employee whose department changed after
-    `as_of`, with the department they were in then: the first change's old value.
+@dataclass(frozen=True)
+class DirectoryThen:
+    """Where the directory stood at a moment, for the employees whose rows changed since:
+    `moved` (employee_id, department_id then) and `away` (out of the directory then)."""
 
-    Directory imports are the only writers of departments, and each change is an
-    `employee.updated` event naming the old and new paths, so the log says where people
-    stood; departments are never deleted, so each old path still has its id.
+    moved: tuple[tuple[int, int], ...]
+    away: tuple[int, ...]
+
+
+def directory_then(session: Session, as_of: datetime) -> DirectoryThen:
+    """The department every employee moved since `as_of` was in then (the first move's old
+    value), and who was out of the directory then though their row says present now (their
+    first change of presence since is a return).
+
+    Directory imports are the only writers of departments and presence: each change is an
+    `employee.updated` event naming the old and new values, or an `employee.deactivated`
+    event, so the log says where people stood; departments are never deleted, so each old
+    path still has its id. A row's `deactivated_at` says when someone left, but a return
+    clears it, hence `away`.
     """
     ids = dict(session.execute(select(DEPARTMENTS.c.path, DEPARTMENTS.c.id)).all())
     changes = session.execute(
-        select(_AUDIT.c.subject_id, _AUDIT.c.data)
+        select(_AUDIT.c.subject_id, _AUDIT.c.action, _AUDIT.c.data)
         .where(
-            _AUDIT.c.action == "employee.updated",
+            _AUDIT.c.action.in_(("employee.updated", "employee.deactivated")),
             _AUDIT.c.at > as_of,
             _AUDIT.c.subject_type == "employee",
         )
         .order_by(_AUDIT.c.seq)
     )
-    then: dict[int, int] = {}
-    for subject_id, data in changes:
-        moved = (data.get("changes") or {}).get("department")
+    department_then: dict[int, int] = {}
+    present_then: dict[int, bool] = {}
+    for subject_id, action, data in changes:
         employee_id = int(subject_id)
-        if moved and employee_id not in then and moved[0] in ids:
-            then[employee_id] = ids[moved[0]]
-    return tuple(sorted(then.items()))
+        changed = data.get("changes") or {}
+        moved = changed.get("department")
+        if moved and employee_id not in department_then and moved[0] in ids:
+            department_then[employee_id] = ids[moved[0]]
+        if employee_id not in present_then:
+            if action == "employee.deactivated":
+                present_then[employee_id] = True
+            elif "active" in changed:
+                present_then[employee_id] = bool(changed["active"][0])
+    return DirectoryThen(
+        moved=tuple(sorted(department_then.items())),
+        away=tuple(sorted(e for e, present in present_then.items() if not present)),
+    )
 
 
 def moved_outside(session: Session, scope: Scope) -> set[int]:
@@ -603,9 +631,13 @@ def moved_outside(session: Session, scope: Scope) -> set[int]:
 
 
 def report_scope(session: Session, *, department: str | None, as_of: datetime | None) -> Scope:
-    """A report's scope, with the departments people were in at its moment."""
-    moved = () if as_of is None else departments_then(session, as_of)
-    return Scope(department, as_of, session.get_bind().dialect.name, moved)
+    """A report's scope, with the departments people were in at its moment and who was
+    out of the directory then."""
+    dialect = session.get_bind().dialect.name
+    if as_of is None:
+        return Scope(department, as_of, dialect)
+    then = directory_then(session, as_of)
+    return Scope(department, as_of, dialect, then.moved, then.away)
 
 
 def status_query(

@@ -104,6 +104,34 @@ def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(department_module, "all_statuses", refuse)
 
 
+def _totals(
+    engine: Engine, department: str | None, as_of: datetime | None
+) -> dict[tuple[str, str], int]:
+    """Each (department, policy) row's number of employees in a report."""
+    params = ReportParameters(department, as_of, NOW, "cli:auditor@host")
+    with Session(engine) as session:
+        report = build_department_report(session, params=params, policies=POLICIES)
+    return {(row.department, row.policy_id): row.total for row in report.rows}
+
+
+def _import_people(
+    engine: Engine, people: dict[str, Any], at: datetime, *, deactivate_missing: bool = False
+) -> None:
+    """Import the directory of `people` (email → department, country, …) at a moment."""
+    directory = "email,name,department,country\n" + "".join(
+        f'{email},Person,"{dept}",{country}\n' for email, (dept, country, _) in people.items()
+    )
+    with session_scope(engine) as session:
+        import_directory(
+            session,
+            data=directory.encode(),
+            source="d.csv",
+            actor="t",
+            now=at,
+            deactivate_missing=deactivate_missing,
+        )
+
+
 def _whole_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -338,10 +366,7 @@ def test_an_as_of_report_counts_people_in_the_department_they_were_in_then(
     before = T_CANCEL + timedelta(hours=2)
 
     def totals(department: str | None, as_of: datetime | None) -> dict[tuple[str, str], int]:
-        params = ReportParameters(department, as_of, NOW, "cli:auditor@host")
-        with Session(fleet.engine) as session:
-            report = build_department_report(session, params=params, policies=POLICIES)
-        return {(row.department, row.policy_id): row.total for row in report.rows}
+        return _totals(fleet.engine, department, as_of)
 
     def cited(department: str) -> list[str]:
         params = ReportParameters(department, before, NOW, "cli:auditor@host")
@@ -359,17 +384,7 @@ def test_an_as_of_report_counts_people_in_the_department_they_were_in_then(
     assert "n1@x.com" in expected_cited["Sales"]
     now_before_the_move = totals(None, None)
     moved = {**PEOPLE, "n1@x.com": ("Engineering", *PEOPLE["n1@x.com"][1:])}
-    directory = "email,name,department,country\n" + "".join(
-        f'{email},Person,"{dept}",{country}\n' for email, (dept, country, _) in moved.items()
-    )
-    with session_scope(fleet.engine) as session:
-        import_directory(
-            session,
-            data=directory.encode(),
-            source="d.csv",
-            actor="t",
-            now=T_CANCEL + timedelta(days=1),
-        )
+    _import_people(fleet.engine, moved, T_CANCEL + timedelta(days=1))
 
     now = totals(None, None)
     assert now[("Sales", GENAI)] == now_before_the_move[("Sales", GENAI)] - 1
@@ -380,6 +395,39 @@ def test_an_as_of_report_counts_people_in_the_department_they_were_in_then(
         assert {case: totals(*case) for case in cases} == expected
     assert {case: totals(*case) for case in cases} == expected  # the projection
     catch_up_status_history(fleet.engine, now=LATER)
+    _no_fallback(monkeypatch)
+    assert {case: totals(*case) for case in cases} == expected  # the history
+
+
+def test_an_as_of_report_leaves_out_people_away_then_whom_an_import_brought_back(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """n1 leaves the directory (an import without them) the day after the cancel and comes
+    back (an import with them) two days later. As of the day in between, n1 is not counted,
+    whichever way the statuses are read, though the row now says present; before they left
+    and now, n1 is counted."""
+    left, away, back = (T_CANCEL + timedelta(days=n) for n in (1, 2, 3))
+
+    def totals(department: str | None, as_of: datetime | None) -> dict[tuple[str, str], int]:
+        return _totals(fleet.engine, department, as_of)
+
+    def import_people(people: dict[str, Any], at: datetime) -> None:
+        _import_people(fleet.engine, people, at, deactivate_missing=True)
+
+    present = totals("Sales", left - timedelta(hours=1))
+    import_people({e: p for e, p in PEOPLE.items() if e != "n1@x.com"}, left)
+    cases = [(None, away), ("Sales", away)]
+    expected = {case: totals(*case) for case in cases}
+    assert expected[("Sales", away)][("Sales", GENAI)] == present[("Sales", GENAI)] - 1
+    import_people(PEOPLE, back)
+
+    assert totals("Sales", left - timedelta(hours=1)) == present
+    assert totals("Sales", None)[("Sales", GENAI)] == present[("Sales", GENAI)]
+    with monkeypatch.context() as from_the_log:
+        from_the_log.setattr(department_module, "find_anchor", lambda *a, **k: None)
+        assert {case: totals(*case) for case in cases} == expected
+    assert {case: totals(*case) for case in cases} == expected  # the projection
+    catch_up_status_history(fleet.engine, now=back + timedelta(days=2))
     _no_fallback(monkeypatch)
     assert {case: totals(*case) for case in cases} == expected  # the history
 
