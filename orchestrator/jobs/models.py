@@ -47,6 +47,10 @@ class RunStatus(StrEnum):
 WORKER_DIED = " (worker died)"
 
 
+# How much of a failure's message a job row keeps (its event in the audit log keeps all).
+LAST_ERROR_LENGTH = 2000
+
+
 class Run(SQLModel, table=True):
     """One ansible-runner execution over a batch of jobs, with where its event log is kept."""
 
@@ -92,7 +96,7 @@ class Job(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
-    last_error: str | None = Field(default=None, max_length=2000)
+    last_error: str | None = Field(default=None, max_length=LAST_ERROR_LENGTH)
     hold: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # Indexed: reports as of a moment read from the log only the jobs changed since.

@@ -27,6 +27,7 @@ from orchestrator.core.clock import as_utc
 from orchestrator.core.db import is_postgresql
 from orchestrator.core.errors import ConflictError, NotFoundError
 from orchestrator.jobs.models import (
+    LAST_ERROR_LENGTH,
     Job,
     JobHold,
     JobPurpose,
@@ -247,7 +248,7 @@ def finish_job(
         state = JobState.FAILED
     job.state = state
     job.outcome = result.outcome
-    job.last_error = None if result.succeeded else result.message[:2000]
+    job.last_error = None if result.succeeded else result.message[:LAST_ERROR_LENGTH]
     job.lease_owner = job.lease_expires_at = None
     job.updated_at = now
     if state == JobState.QUEUED:
@@ -282,7 +283,7 @@ def cancel_job(session: Session, *, job_id: int, actor: str, reason: str, now: d
         raise ConflictError(f"job {job_id} already ended ({job.state}); nothing to cancel")
     was = job.state
     job.state = JobState.CANCELLED
-    job.last_error = reason[:2000]
+    job.last_error = reason[:LAST_ERROR_LENGTH]
     job.lease_owner = job.lease_expires_at = None
     job.updated_at = job.finished_at = now
     session.add(job)

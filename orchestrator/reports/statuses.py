@@ -55,7 +55,7 @@ from orchestrator.core.sql import id_in, likely
 from orchestrator.employees.directory import normalise_department
 from orchestrator.employees.models import Department, Employee
 from orchestrator.evidence.models import EvidenceRecord
-from orchestrator.jobs.models import Job, JobState
+from orchestrator.jobs.models import LAST_ERROR_LENGTH, Job, JobState
 from orchestrator.policies import PolicySet, exposure_start
 
 EMPLOYEES = Employee.__table__  # type: ignore[attr-defined]
@@ -369,11 +369,16 @@ def _job_facts(
             case((state.in_([s.value for s in _FINAL_JOB_STATES]), event.c.at)).label(
                 "finished_at"
             ),
-            # As the job row keeps it: a success clears the error (its message is a note).
+            # As the job row keeps it: a success clears the error (its message is a note),
+            # and a long message is cut where the row cuts it.
             case(
                 (state == JobState.SUCCEEDED.value, None),
-                else_=func.coalesce(
-                    event.c.data["message"].as_string(), event.c.data["reason"].as_string()
+                else_=func.substr(
+                    func.coalesce(
+                        event.c.data["message"].as_string(), event.c.data["reason"].as_string()
+                    ),
+                    1,
+                    LAST_ERROR_LENGTH,
                 ),
             ).label("last_error"),
         )

@@ -30,7 +30,7 @@ from orchestrator.employees.models import Employee
 from orchestrator.employees.service import import_directory
 from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.jobs.models import Job
-from orchestrator.jobs.queue import claim_jobs
+from orchestrator.jobs.queue import JobResult, claim_jobs, finish_job, retry_job
 from orchestrator.reports import ReportParameters, build_department_report, write_evidence_bundle
 from orchestrator.reports import department as department_module
 from orchestrator.reports import history as history_module
@@ -296,6 +296,46 @@ def test_a_paused_campaigns_held_jobs_read_the_same_from_the_log(fleet: Fleet) -
         )
     assert claimed
     assert c1_rows(after) == released
+
+
+def test_a_long_failure_message_reads_the_same_from_the_row_the_log_and_the_history(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job row keeps 2,000 characters of a failure's message and its event the whole of
+    it: a report as of the failure, the job retried since (so read from its events), says
+    the row's 2,000, and the history records the hour (its column holds 2,000 too)."""
+    claimed_at = NOW + timedelta(hours=1)
+    with Session(fleet.engine) as session:
+        waiting = {row[0] for row in _rows(session, NOW, recorded=False) if "queued" in row[3]}
+    with session_scope(fleet.engine) as session:
+        claimed = claim_jobs(
+            session, worker="w", limit=100, now=claimed_at, lease=timedelta(hours=1)
+        )
+        job_id = next(claim.job_id for claim in claimed if claim.employee_id in waiting)
+        message = "the host said: " + "x" * 5000
+        finish_job(
+            session,
+            job_id=job_id,
+            worker="w",
+            result=JobResult("failed", message),
+            now=claimed_at + timedelta(minutes=1),
+        )
+    moment = claimed_at + timedelta(minutes=30)
+    with session_scope(fleet.engine) as session:
+        # Retried since, the job is read as of the moment from its events.
+        retry_job(session, job_id=job_id, actor="cli:admin", now=moment + timedelta(hours=2))
+    error = COLUMNS.index("last_error")
+
+    def errors(*, recorded: bool) -> set[str]:
+        with Session(fleet.engine) as session:
+            rows = _rows(session, moment, recorded=recorded)
+        return {row[error] for row in rows if row[error] and row[error].startswith("the host")}
+
+    assert errors(recorded=False) == {message[:2000]}
+    done = catch_up_status_history(fleet.engine, now=moment + timedelta(days=1))
+    assert done.through_hour is not None and done.through_hour >= _whole_hour(moment)
+    _no_fallback(monkeypatch)
+    assert errors(recorded=True) == {message[:2000]}
 
 
 def test_an_event_stamped_in_a_recorded_day_is_taken_in_again(
