@@ -187,7 +187,11 @@ def test_an_admin_opts_an_employee_out_end_to_end(
         expect(evidence).to_contain_text(f"sha256 {record.sha256}")
         image = evidence.locator(f'img[src="/api/evidence/{record.id}/file"]')
         expect(image).to_be_visible()
-        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+        # Visible once laid out; loaded a moment later: wait until the picture has decoded
+        # (a broken one never gets a width, and the wait times out).
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
         served = page.request.get(f"/api/evidence/{record.id}/file")
         assert hashlib.sha256(served.body()).hexdigest() == record.sha256
     expect(evidence).to_contain_text(POLICIES.get(GENAI).version[:12])
