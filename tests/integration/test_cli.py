@@ -135,6 +135,16 @@ def test_missing_file_is_named(cli_env, tmp_path: Path) -> None:
     assert "cannot read" in result.stderr and "nowhere.csv" in result.stderr
 
 
+@pytest.mark.parametrize("contexts", ["0", "17", "two"])
+def test_a_worker_asked_for_an_impossible_number_of_contexts_says_so(
+    cli_env, tmp_path: Path, contexts: str
+) -> None:
+    result = optout(cli_env, "worker", "--until-empty", "--contexts", contexts, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Invalid value for '--contexts'" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_policies_validate_lists_every_problem_of_a_broken_set(cli_env, tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
     good = optout(cli_env, "policies", "validate", str(repo / "policies"), cwd=tmp_path)
