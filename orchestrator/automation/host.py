@@ -67,8 +67,8 @@ def run_batch(batch: bytes, result: Path, *, key: bytes) -> Counter[str]:
 
 
 async def _run_batch(batch: bytes, key: bytes, work: Path, evidence: Path) -> Counter[str]:
-    # The batch is decrypted while the browser starts; a batch that cannot be opened still
-    # ends the run before any task starts, the browser closed.
+    """Decrypt the batch while the browser starts, then run its tasks; a batch that cannot
+    be opened still ends the run before any task starts, the browser closed."""
     opening = asyncio.create_task(asyncio.to_thread(_open_batch, batch, key, work))
     started = time.monotonic()
     try:
