@@ -31,8 +31,7 @@ from orchestrator.jobs.queue import (
 )
 from orchestrator.notifications.delivery import SmtpSettings, deliver_due
 from orchestrator.policies import PolicySet
-from orchestrator.reports.history import catch_up_status_history
-from orchestrator.reports.projection import refresh_projection
+from orchestrator.reports.upkeep import keep_reports_current
 
 
 @dataclass
@@ -68,9 +67,10 @@ def plan_pass(
         run_due(session, config=config, now=now, actor=f"worker:{worker}")
 
 
-# How long a pass records status history hours: a backfill (a new installation, an upgrade)
-# takes many ordinary hours per pass, never holding up the runs for long; an hour that changed
-# everyone (about 10 s at 100,000 employees) is one pass's work on its own.
+# How long a pass records status history hours: a backfill (the hours no worker ran; an
+# upgrade records them all at once) takes many ordinary hours per pass, never holding up the
+# runs for long; an hour that changed everyone (about 10 s at 100,000 employees) is one
+# pass's work on its own.
 HISTORY_BUDGET = timedelta(seconds=2)
 
 
@@ -80,9 +80,8 @@ def mail_and_history_pass(
     """What no claim depends on: send due mail, refresh the reports' projection, record the
     status history. The worker does it once the next run has started, not before its claim."""
     deliver_due(engine, smtp=SmtpSettings.from_settings(settings), actor=f"worker:{worker}")
-    with session_scope(engine) as session:  # so that reports find little left to take in
-        refresh_projection(session)
-    catch_up_status_history(engine, now=now, budget=HISTORY_BUDGET)
+    # So that reports find little left to take in.
+    keep_reports_current(engine, now=now, history_budget=HISTORY_BUDGET)
 
 
 def work(

@@ -9,6 +9,7 @@ the fallback to the log forbidden so that a pass means the history itself was re
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,7 @@ from tests.integration.test_reports import (
     _token,
     build_fleet,
 )
+from tests.support import optout
 
 _MARK = StatusHistoryMark.__table__  # type: ignore[attr-defined]
 LATER = NOW + timedelta(days=2)  # when the catch-ups run: every day of the fleet has ended
@@ -203,6 +205,36 @@ def test_department_report_as_of_reads_the_history(
     catch_up_status_history(fleet.engine, now=LATER)
     _no_fallback(monkeypatch)
     assert {(d, m): totals(d, m) for d in (None, "Sales") for m in moments} == expected
+
+
+def test_db_upgrade_records_the_history_so_the_first_as_of_report_reads_it(
+    fleet: Fleet, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As after an upgrade to hourly checkpoints (migration 0011): nothing recorded yet.
+    moments = [T_RUN + timedelta(hours=1), end_of(T_RECHECK.date()), end_of(T_CANCEL.date())]
+    expected = {m: _totals(fleet.engine, None, m) for m in moments}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
+    env.update(
+        {
+            "OPTOUT_DATABASE_URL": database_url,
+            "OPTOUT_DATA_DIR": str(tmp_path / "cli"),
+            "COLUMNS": "200",
+        }
+    )
+
+    upgraded = optout(env, "db", "upgrade", cwd=tmp_path)
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    with Session(fleet.engine) as session:
+        through = session.execute(select(_MARK.c.through_hour)).scalar_one()
+    assert through >= _whole_hour(T_CANCEL) + timedelta(hours=1)  # the fleet's last change
+    assert f"status history recorded through {through:%Y-%m-%d %H:%M} UTC" in upgraded.stdout
+    _no_fallback(monkeypatch)
+    assert {m: _totals(fleet.engine, None, m) for m in moments} == expected
+    # Run again, there is nothing left to take in.
+    again = optout(env, "db", "upgrade", cwd=tmp_path)
+    assert "projection already current" in again.stdout
+    assert "(0 hours with changes now)" in again.stdout
 
 
 def test_a_recheck_renews_the_proof_without_a_new_status_interval(fleet: Fleet) -> None:
