@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, exists, or_, update
+from sqlalchemy import Engine, and_, exists, func, or_, update
 from sqlmodel import Session, col, select
 
 from orchestrator.audit.service import record
@@ -274,9 +274,11 @@ class _Heartbeat:
         *,
         worker: WorkerConfig,
         job_ids: list[int],
+        run_id: int,
         clock: Callable[[], datetime],
     ) -> None:
         self._engine, self._worker, self._job_ids, self._clock = engine, worker, job_ids, clock
+        self._run_id = run_id
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
 
@@ -290,6 +292,7 @@ class _Heartbeat:
                     job_ids=self._job_ids,
                     now=self._clock(),
                     lease=self._worker.lease,
+                    run_id=self._run_id,
                 )
 
     def start(self) -> None:
@@ -422,8 +425,9 @@ def _recover_orphaned_runs(
 
 def _orphaned_runs(session: Session, *, now: datetime, quiet_for: timedelta) -> Sequence[Run]:
     """Runs still open whose worker is gone: every running job's lease has expired, or no
-    job runs any more and none has changed for `quiet_for` (the worker died after
-    recording its jobs, or they were cancelled).
+    job runs any more and neither the run's heartbeat nor any of its jobs has changed for
+    `quiet_for` (the worker died after recording its jobs, or they were cancelled: a live
+    worker still beats for a run whose jobs were all cancelled, so it is left open).
 
     On PostgreSQL each run is locked (not its key: jobs still point at it), and one another
     worker is recovering is skipped, so that no outcome is adopted (and no evidence kept)
@@ -434,7 +438,7 @@ def _orphaned_runs(session: Session, *, now: datetime, quiet_for: timedelta) -> 
     leased = exists().where(running, col(Job.lease_expires_at) >= now)
     expired = exists().where(running, col(Job.lease_expires_at) < now)
     quiet = and_(
-        col(Run.started_at) < now - quiet_for,
+        func.coalesce(col(Run.heartbeat_at), col(Run.started_at)) < now - quiet_for,
         ~exists().where(of_run, col(Job.updated_at) >= now - quiet_for),
     )
     query = select(Run).where(Run.status == RunStatus.RUNNING, ~leased, or_(expired, quiet))
@@ -532,7 +536,11 @@ class BatchRun:
         self.run_id, self.private_data_dir = run_id, private_data_dir
         self._engine, self._worker, self._clock = engine, worker, clock
         self._heartbeat = _Heartbeat(
-            engine, worker=worker, job_ids=[claim.job_id for claim in claims], clock=clock
+            engine,
+            worker=worker,
+            job_ids=[claim.job_id for claim in claims],
+            run_id=run_id,
+            clock=clock,
         )
         self._playbook: PlaybookRun | None = None
         self.run_result: RunResult | None = None
@@ -766,7 +774,8 @@ def claim_batch(
             status=RunStatus.RUNNING,
             job_count=len(claims),
             private_data_dir=str(private),
-            started_at=clock(),
+            started_at=(opened := clock()),
+            heartbeat_at=opened,
         )
         session.add(run)
         session.flush()

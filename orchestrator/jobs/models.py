@@ -65,6 +65,9 @@ class Run(SQLModel, table=True):
     event_log_path: str | None = Field(default=None, max_length=1000)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When its worker last said it was alive (renewed with the jobs' leases): a run whose
+    # jobs were all cancelled holds no lease, yet its worker may still be at work on it.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Job(SQLModel, table=True):

@@ -159,9 +159,22 @@ def claim_jobs(
 
 
 def heartbeat(
-    session: Session, *, worker: str, job_ids: Sequence[int], now: datetime, lease: timedelta
+    session: Session,
+    *,
+    worker: str,
+    job_ids: Sequence[int],
+    now: datetime,
+    lease: timedelta,
+    run_id: int | None = None,
 ) -> int:
-    """Extend this worker's leases on jobs it still holds; returns how many it still holds."""
+    """Extend this worker's leases on jobs it still holds, and note its run (if given) as
+    alive, whether or not it still holds any; returns how many jobs it still holds."""
+    if run_id is not None:
+        session.execute(
+            update(Run)
+            .where(col(Run.id) == run_id, col(Run.status) == RunStatus.RUNNING)
+            .values(heartbeat_at=now)
+        )
     if not job_ids:
         return 0
     result = session.execute(

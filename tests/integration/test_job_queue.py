@@ -401,6 +401,50 @@ def test_a_run_left_open_after_its_jobs_ended_is_closed_once_quiet_for_a_lease(
     ]
 
 
+def test_a_live_workers_run_whose_jobs_were_all_cancelled_stays_open_while_it_beats(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    approved_jobs(engine, 1)
+    [claimed] = claim(engine, "busy-worker")
+    # Its run is on a machine the sweeping worker cannot see (another host's data directory).
+    open_run(engine, "busy-worker", claimed.job_id, private_data_dir=tmp_path / "elsewhere")
+    with session_scope(engine) as session:
+        cancel_job(session, job_id=claimed.job_id, actor="admin", reason="wrong", now=NOW)
+    settings = worker_settings(tmp_path, database_url=database_url, replica_url="http://replica")
+    worker = WorkerConfig(name="w2")
+
+    def beat(at: datetime) -> None:
+        with session_scope(engine) as session:
+            [run_id] = session.exec(select(Run.id)).all()
+            held = heartbeat(
+                session,
+                worker="busy-worker",
+                job_ids=[claimed.job_id],
+                now=at,
+                lease=worker.lease,
+                run_id=run_id,
+            )
+        assert held == 0  # the cancelled job is no longer its own; the run still is
+
+    def sweep(at: datetime) -> str:
+        claimed_now = claim_batch(
+            engine, settings=settings, policies=POLICIES, worker=worker, clock=lambda: at
+        )
+        assert claimed_now is None
+        with Session(engine) as session:
+            return session.exec(select(Run.status)).one()
+
+    # Long after its job was cancelled, its worker still beats for the run: it is at work.
+    every = worker.lease / 3  # as often as the worker's heartbeat
+    for beats in range(10):
+        beat(NOW + beats * every)
+        assert sweep(NOW + beats * every + timedelta(seconds=30)) == RunStatus.RUNNING
+    # Once it stops beating for a lease, its worker is gone: the run is closed as abandoned.
+    last_beat = NOW + beats * every
+    assert sweep(last_beat + worker.lease - timedelta(seconds=1)) == RunStatus.RUNNING
+    assert sweep(last_beat + worker.lease + timedelta(seconds=1)) == RunStatus.ABANDONED
+
+
 def _one_job_in_a_dead_workers_run(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> tuple[int, Callable[[], object]]:
