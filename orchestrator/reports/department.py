@@ -418,7 +418,7 @@ def _report_grouping(
         if statuses is None:
             return asked, _Grouped([], 0)
         return asked, _grouped(session, statuses.rows, list(asked), scope=scope, purged=purged)
-    starts = exposure_starts(policies, countries_in_directory(session))
+    starts = exposure_starts(policies, countries_in_directory(session, scope))
     grouped = _grouped_from_anchor(session, anchor, scope=scope, starts=starts, purged=purged)
     overlay = overlay_statuses(session, anchor, policies=policies, scope=scope)
     if overlay is not None:

@@ -483,7 +483,7 @@ def _in_directory(
 ) -> StatusRows:
     """Status facts (`STORED` columns) joined to the directory, as `StatusRows`."""
     facts = facts_query.subquery("facts")
-    starts = exposure_starts(policies, countries_in_directory(session))
+    starts = exposure_starts(policies, countries_in_directory(session, scope))
     rows = (
         select(
             facts.c.employee_id,

@@ -155,7 +155,8 @@ class Scope:
     stood, and the directory keeps only where they stand now. A department's scope lets
     them all through; whoever reads the rows places them (see `department._grouped`).
     `away` are the employees out of the directory at `as_of` whom an import brought back
-    since: their row no longer says when they left.
+    since: their row no longer says when they left. `relocated` gives, for each employee
+    whose country changed since, the country they were in then (exposure depends on it).
     """
 
     department: str | None
@@ -163,6 +164,7 @@ class Scope:
     dialect: str
     moved: tuple[tuple[int, int], ...] = ()
     away: tuple[int, ...] = ()
+    relocated: tuple[tuple[int, str], ...] = ()
 
     @property
     def moved_ids(self) -> list[int]:
@@ -178,6 +180,22 @@ class Scope:
         if self.department is None:
             return joined
         return joined.join(DEPARTMENTS, DEPARTMENTS.c.id == EMPLOYEES.c.department_id)
+
+    def country(self) -> ColumnElement[str]:
+        """The employee's country at the scope's moment (EMPLOYEES joined): the directory's,
+        unless an import changed it since."""
+        if not self.relocated:
+            return EMPLOYEES.c.country
+        by_country: dict[str, list[int]] = {}
+        for employee_id, country in self.relocated:
+            by_country.setdefault(country, []).append(employee_id)
+        return case(
+            *(
+                (id_in(EMPLOYEES.c.id, ids), literal(country, String))
+                for country, ids in sorted(by_country.items())
+            ),
+            else_=EMPLOYEES.c.country,
+        )
 
     def employees_in_scope(self) -> ColumnElement[bool]:
         """Employees then in the directory (and in the department, if one is given)."""
@@ -549,20 +567,25 @@ def exposure_days(
     facts: FromClause, *, scope: Scope, starts: dict[str, dict[datetime, list[str]]]
 ) -> ColumnElement[float]:
     """Days of exposure: from the platform's default-on day in the employee's country (facts
-    joined to EMPLOYEES) to the first verified opt-out."""
+    joined to EMPLOYEES) to the first verified opt-out; none for an opt-out verified before
+    that day (the setting was never on for them)."""
     if not starts:
         return cast(null(), Float)
+    country = scope.country()
     whens = [
-        (and_(facts.c.policy_id == policy_id, EMPLOYEES.c.country.in_(countries)), moment)
+        (and_(facts.c.policy_id == policy_id, country.in_(countries)), moment)
         for policy_id, moments in starts.items()
         for moment, countries in moments.items()
     ]
+    days: ColumnElement[float]
     if scope.dialect == "postgresql":
         start = case(*((when, literal(moment, UTCDateTime)) for when, moment in whens))
-        return scope.days_between(facts.c.first_verified_at, start)
-    # SQLite: the start as a Julian day number, so that no row parses a date literal.
-    julian = case(*((when, literal(_julian_day(moment), Float)) for when, moment in whens))
-    return cast(func.julianday(facts.c.first_verified_at) - julian, Float)
+        days = scope.days_between(facts.c.first_verified_at, start)
+    else:
+        # SQLite: the start as a Julian day number, so that no row parses a date literal.
+        julian = case(*((when, literal(_julian_day(moment), Float)) for when, moment in whens))
+        days = cast(func.julianday(facts.c.first_verified_at) - julian, Float)
+    return cast(case((days < 0, literal(0.0, Float)), else_=days), Float)
 
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -576,16 +599,18 @@ def _julian_day(moment: datetime) -> float:
 @dataclass(frozen=True)
 class DirectoryThen:
     """Where the directory stood at a moment, for the employees whose rows changed since:
-    `moved` (employee_id, department_id then) and `away` (out of the directory then)."""
+    `moved` (employee_id, department_id then), `away` (out of the directory then) and
+    `relocated` (employee_id, country then)."""
 
     moved: tuple[tuple[int, int], ...]
     away: tuple[int, ...]
+    relocated: tuple[tuple[int, str], ...] = ()
 
 
 def directory_then(session: Session, as_of: datetime) -> DirectoryThen:
-    """The department every employee moved since `as_of` was in then (the first move's old
-    value), and who was out of the directory then though their row says present now (their
-    first change of presence since is a return).
+    """The department and the country every employee moved since `as_of` was in then (the
+    first change's old value), and who was out of the directory then though their row says
+    present now (their first change of presence since is a return).
 
     Directory imports are the only writers of departments and presence: each change is an
     `employee.updated` event naming the old and new values, or an `employee.deactivated`
@@ -604,6 +629,7 @@ def directory_then(session: Session, as_of: datetime) -> DirectoryThen:
         .order_by(_AUDIT.c.seq)
     )
     department_then: dict[int, int] = {}
+    country_then: dict[int, str] = {}
     present_then: dict[int, bool] = {}
     for subject_id, action, data in changes:
         employee_id = int(subject_id)
@@ -611,6 +637,9 @@ def directory_then(session: Session, as_of: datetime) -> DirectoryThen:
         moved = changed.get("department")
         if moved and employee_id not in department_then and moved[0] in ids:
             department_then[employee_id] = ids[moved[0]]
+        relocated = changed.get("country")
+        if relocated and employee_id not in country_then:
+            country_then[employee_id] = relocated[0]
         if employee_id not in present_then:
             if action == "employee.deactivated":
                 present_then[employee_id] = True
@@ -619,6 +648,7 @@ def directory_then(session: Session, as_of: datetime) -> DirectoryThen:
     return DirectoryThen(
         moved=tuple(sorted(department_then.items())),
         away=tuple(sorted(e for e, present in present_then.items() if not present)),
+        relocated=tuple(sorted(country_then.items())),
     )
 
 
@@ -642,7 +672,7 @@ def report_scope(session: Session, *, department: str | None, as_of: datetime | 
     if as_of is None:
         return Scope(department, as_of, dialect)
     then = directory_then(session, as_of)
-    return Scope(department, as_of, dialect, then.moved, then.away)
+    return Scope(department, as_of, dialect, then.moved, then.away, then.relocated)
 
 
 def status_query(
@@ -679,9 +709,13 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
-def countries_in_directory(session: Session) -> list[str]:
-    """Every country employees are in (a few hundred at most)."""
-    return list(session.execute(select(EMPLOYEES.c.country).distinct()).scalars())
+def countries_in_directory(session: Session, scope: Scope | None = None) -> list[str]:
+    """Every country employees are in (a few hundred at most), and those people in the
+    scope were in at its moment."""
+    found = set(session.execute(select(EMPLOYEES.c.country).distinct()).scalars())
+    if scope is not None:
+        found.update(country for _employee_id, country in scope.relocated)
+    return sorted(found)
 
 
 def policy_statuses(
@@ -694,7 +728,7 @@ def policy_statuses(
     """
     covered = campaigns_by_policy(session, as_of=scope.as_of)
     consents = consent_facts(scope.as_of)
-    starts = exposure_starts(policies, countries_in_directory(session))
+    starts = exposure_starts(policies, countries_in_directory(session, scope))
     return {
         loaded.policy.id: status_query(
             loaded.policy.id,

@@ -471,6 +471,43 @@ def test_an_as_of_report_counts_people_in_the_department_they_were_in_then(
     assert {case: totals(*case) for case in cases} == expected  # the history
 
 
+def test_an_as_of_report_counts_exposure_from_the_country_people_were_in_then(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """c1 (compliant on the training setting, in the US, where it was on by default from
+    2024-09-18) moves to Germany (on by default only from 2025-11-03) the day after the
+    cancel. As of before the move, the exposure figures are what they were before it,
+    whichever way the statuses are read; a report of now measures c1's from Germany's day,
+    after c1's opt-out: none."""
+    before = T_CANCEL + timedelta(hours=2)
+
+    def exposure(as_of: datetime | None) -> dict[str, tuple[float | None, float | None]]:
+        params = ReportParameters(None, as_of, NOW, "cli:auditor@host")
+        with Session(fleet.engine) as session:
+            report = build_department_report(session, params=params, policies=POLICIES)
+        return {
+            row.department: (row.mean_exposure_days, row.max_exposure_days)
+            for row in report.rows
+            if row.policy_id == GENAI and row.department.startswith("Engineering")
+        }
+
+    expected = exposure(before)
+    assert expected == exposure(None)  # nobody moved yet
+    relocated = {**PEOPLE, "c1@x.com": (PEOPLE["c1@x.com"][0], "DE", PEOPLE["c1@x.com"][2])}
+    _import_people(fleet.engine, relocated, T_CANCEL + timedelta(days=1))
+
+    # Verified before Germany's default-on day: never exposed there.
+    assert exposure(None)["Engineering/Platform"] == (0.0, 0.0)
+    assert expected["Engineering/Platform"][0] > 300  # from the US day, 2024-09-18
+    with monkeypatch.context() as from_the_log:
+        from_the_log.setattr(department_module, "find_anchor", lambda *a, **k: None)
+        assert exposure(before) == expected
+    assert exposure(before) == expected  # the projection, c1 derived apart
+    catch_up_status_history(fleet.engine, now=LATER)
+    _no_fallback(monkeypatch)
+    assert exposure(before) == expected  # the history
+
+
 def test_an_as_of_report_leaves_out_people_away_then_whom_an_import_brought_back(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
