@@ -512,7 +512,7 @@ def measure(engine: Engine, label: str, burst_size: int, months: int) -> None:
     day3 = end_of((T0 + timedelta(days=2)).date())
     quick = (ReportFormat.JSON, ReportFormat.HTML)
     # Nothing recorded: the fallback, derived from the log (an upgrade records the history).
-    time_reports(engine, label, day3, "as of day 3, from the log", quick)
+    time_reports(engine, label, day3, "as of day 3, log fallback", quick)
     # Every hour before the burst's (the worker then records each an hour after it ends).
     upgrade_upkeep(engine, label, T0 + timedelta(days=6, hours=2))
     time_reports(engine, label, day3, f"as of {day3:%Y-%m-%d}")
