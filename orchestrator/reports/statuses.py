@@ -577,15 +577,15 @@ def exposure_days(
         for policy_id, moments in starts.items()
         for moment, countries in moments.items()
     ]
-    days: ColumnElement[float]
     if scope.dialect == "postgresql":
         start = case(*((when, literal(moment, UTCDateTime)) for when, moment in whens))
         days = scope.days_between(facts.c.first_verified_at, start)
-    else:
-        # SQLite: the start as a Julian day number, so that no row parses a date literal.
-        julian = case(*((when, literal(_julian_day(moment), Float)) for when, moment in whens))
-        days = cast(func.julianday(facts.c.first_verified_at) - julian, Float)
-    return cast(case((days < 0, literal(0.0, Float)), else_=days), Float)
+        return cast(case((days < 0, literal(0.0, Float)), else_=days), Float)
+    # SQLite: the start as a Julian day number, so that no row parses a date literal; its
+    # two-argument max() is NULL when either is (not verified), and computes the days once.
+    julian = case(*((when, literal(_julian_day(moment), Float)) for when, moment in whens))
+    days = cast(func.julianday(facts.c.first_verified_at) - julian, Float)
+    return cast(func.max(days, literal(0.0, Float)), Float)
 
 
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
