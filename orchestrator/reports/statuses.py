@@ -567,8 +567,8 @@ def exposure_days(
     facts: FromClause, *, scope: Scope, starts: dict[str, dict[datetime, list[str]]]
 ) -> ColumnElement[float]:
     """Days of exposure: from the platform's default-on day in the employee's country (facts
-    joined to EMPLOYEES) to the first verified opt-out; none for an opt-out verified before
-    that day (the setting was never on for them)."""
+    joined to EMPLOYEES) to the first verified opt-out; 0 days for an opt-out verified
+    before that day (the setting was never on for them)."""
     if not starts:
         return cast(null(), Float)
     country = scope.country()
