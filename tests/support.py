@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,6 +22,14 @@ from orchestrator.core.settings import Settings
 from orchestrator.jobs.models import Job, JobState
 from orchestrator.policies import load_policies
 from orchestrator.web.app import create_app
+
+
+def process_env(**settings: str) -> dict[str, str]:
+    """This process's environment without the machine's `OPTOUT_*` settings, plus `settings`:
+    a command under test reads only what its test gives it."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPTOUT_")}
+    env.update(settings)
+    return env
 
 
 class Clock:

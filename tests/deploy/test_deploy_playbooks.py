@@ -24,7 +24,7 @@ import pytest
 from dotenv import dotenv_values
 
 from tests.integration.conftest import free_port
-from tests.support import REPO
+from tests.support import REPO, process_env
 
 pytestmark = pytest.mark.ansible
 
@@ -40,14 +40,13 @@ def ansible_playbook(
     playbook: Path, *args: str, inventory: Path, tmp: Path
 ) -> subprocess.CompletedProcess[str]:
     """ansible-playbook as an operator runs it, with the secret in the controller's environment."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OPTOUT_")}
-    env |= {
-        "OPTOUT_SECRET_KEY": SECRET_KEY,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_PIPELINING": "1",
-        "ANSIBLE_HOME": str(tmp / "ansible-home"),
-        "TMPDIR": str(tmp),
-    }
+    env = process_env(
+        OPTOUT_SECRET_KEY=SECRET_KEY,
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_PIPELINING="1",
+        ANSIBLE_HOME=str(tmp / "ansible-home"),
+        TMPDIR=str(tmp),
+    )
     return subprocess.run(
         [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), *args],
         capture_output=True,

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, optout
+from tests.support import REPO, optout, process_env
 
 pytestmark = [pytest.mark.ansible, pytest.mark.browser]
 
@@ -28,7 +27,7 @@ EXPECTED = {
 
 
 def test_the_demo_writes_every_report_and_a_bundle_that_verifies(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
+    env = process_env()
     out = tmp_path / "demo-output"
     demo = optout(env, "demo", "--out", str(out), cwd=REPO, timeout=900)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from orchestrator.replica import Platform
-from tests.support import optout
+from tests.support import optout, process_env
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_run_policy_against_the_replica_with_a_seeded_session(replica, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
+    env = process_env(
         OPTOUT_DATA_DIR=str(tmp_path / "data"),
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
         OPTOUT_REPLICA_URL=replica.base_url,

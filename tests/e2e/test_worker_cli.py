@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from tests import factories
-from tests.support import optout
+from tests.support import optout, process_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -29,8 +28,7 @@ EMAILS = ["drain-1@example.com", "drain-2@example.com"]
 
 
 def _worker_env(replica, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
+    return process_env(
         OPTOUT_DATA_DIR=str(tmp_path / "data"),
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
         OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
@@ -39,7 +37,6 @@ def _worker_env(replica, tmp_path: Path) -> dict[str, str]:
         OPTOUT_SMTP_PORT="1",  # no mail is due; a worker must not need SMTP to run jobs
         COLUMNS="160",
     )
-    return env
 
 
 def test_worker_until_empty_drains_the_queue(replica, tmp_path: Path) -> None:

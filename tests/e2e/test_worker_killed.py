@@ -24,7 +24,7 @@ from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
 from orchestrator.worker.loop import work
 from tests import factories
-from tests.support import Clock, assert_each_job_done_once, worker_settings
+from tests.support import Clock, assert_each_job_done_once, process_env, worker_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.ansible]
 
@@ -49,8 +49,7 @@ WORKER = [
 
 def _worker_env(replica, tmp_path: Path) -> dict[str, str]:
     """A worker process's environment: this test's data directory, the replica, no pacing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
+    return process_env(
         OPTOUT_DATA_DIR=str(tmp_path / "data"),
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
         OPTOUT_PLAYBOOKS_DIR=str(REPO / "playbooks"),
@@ -58,7 +57,6 @@ def _worker_env(replica, tmp_path: Path) -> dict[str, str]:
         OPTOUT_PACE_PER_MINUTE="0",
         OPTOUT_SMTP_PORT="1",
     )
-    return env
 
 
 def test_jobs_of_a_killed_worker_end_exactly_once(replica, tmp_path: Path) -> None:

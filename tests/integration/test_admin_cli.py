@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import optout, sign_in, web_app
+from tests.support import optout, process_env, sign_in, web_app
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
-        {
-            "OPTOUT_DATA_DIR": str(tmp_path / "data"),
-            "OPTOUT_DATABASE_URL": database_url,
-            "COLUMNS": "200",
-        }
+    return process_env(
+        OPTOUT_DATA_DIR=str(tmp_path / "data"), OPTOUT_DATABASE_URL=database_url, COLUMNS="200"
     )
-    return env
 
 
 def test_accounts_and_tokens_from_creation_to_revocation(

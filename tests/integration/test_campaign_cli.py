@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.support import optout
+from tests.support import optout, process_env
 
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = (
@@ -20,20 +19,16 @@ PEOPLE = (
 
 @pytest.fixture
 def cli_env(tmp_path: Path, database_url: str, smtp_sink) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
-        {
-            "OPTOUT_DATA_DIR": str(tmp_path / "data"),
-            "OPTOUT_DATABASE_URL": database_url,
-            "OPTOUT_POLICIES_DIR": str(REPO / "policies"),
-            "OPTOUT_SECRET_KEY": "cli-test-secret-" + "k" * 32,
-            "OPTOUT_SMTP_HOST": smtp_sink.host,
-            "OPTOUT_SMTP_PORT": str(smtp_sink.port),
-            "OPTOUT_PUBLIC_BASE_URL": "https://optout.example.com",
-            "COLUMNS": "200",
-        }
+    return process_env(
+        OPTOUT_DATA_DIR=str(tmp_path / "data"),
+        OPTOUT_DATABASE_URL=database_url,
+        OPTOUT_POLICIES_DIR=str(REPO / "policies"),
+        OPTOUT_SECRET_KEY="cli-test-secret-" + "k" * 32,
+        OPTOUT_SMTP_HOST=smtp_sink.host,
+        OPTOUT_SMTP_PORT=str(smtp_sink.port),
+        OPTOUT_PUBLIC_BASE_URL="https://optout.example.com",
+        COLUMNS="200",
     )
-    return env
 
 
 def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smtp_sink) -> None:

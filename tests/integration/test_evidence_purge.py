@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from orchestrator.reports import (
     write_evidence_bundle,
 )
 from tests.factories import approved_jobs
-from tests.support import REPO, optout
+from tests.support import REPO, optout, process_env
 
 POLICIES = load_policies(REPO / "policies")
 GENAI = "linkedin-genai-training"
@@ -206,13 +205,11 @@ def test_a_missing_unpurged_file_stops_the_bundle(engine: Engine, tmp_path: Path
 
 @pytest.fixture
 def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
+    return process_env(
         OPTOUT_DATABASE_URL=database_url,
         OPTOUT_DATA_DIR=str(tmp_path / "data"),
         OPTOUT_POLICIES_DIR=str(REPO / "policies"),
     )
-    return env
 
 
 def test_report_bundle_and_purge_commands(engine: Engine, cli_env, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ the fallback to the log forbidden so that a pass means the history itself was re
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -67,7 +66,7 @@ from tests.integration.test_reports import (
     _token,
     build_fleet,
 )
-from tests.support import optout
+from tests.support import optout, process_env
 
 _MARK = StatusHistoryMark.__table__  # type: ignore[attr-defined]
 LATER = NOW + timedelta(days=2)  # when the catch-ups run: every day of the fleet has ended
@@ -213,13 +212,8 @@ def test_db_upgrade_records_the_history_so_the_first_as_of_report_reads_it(
     # As after an upgrade to hourly checkpoints (migration 0011): nothing recorded yet.
     moments = [T_RUN + timedelta(hours=1), end_of(T_RECHECK.date()), end_of(T_CANCEL.date())]
     expected = {m: _totals(fleet.engine, None, m) for m in moments}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPTOUT_")}
-    env.update(
-        {
-            "OPTOUT_DATABASE_URL": database_url,
-            "OPTOUT_DATA_DIR": str(tmp_path / "cli"),
-            "COLUMNS": "200",
-        }
+    env = process_env(
+        OPTOUT_DATABASE_URL=database_url, OPTOUT_DATA_DIR=str(tmp_path / "cli"), COLUMNS="200"
     )
 
     upgraded = optout(env, "db", "upgrade", cwd=tmp_path)
@@ -478,7 +472,7 @@ def test_an_as_of_report_counts_exposure_from_the_country_people_were_in_then(
     2024-09-18) moves to Germany (on by default only from 2025-11-03) the day after the
     cancel. As of before the move, the exposure figures are what they were before it,
     whichever way the statuses are read; a report of now measures c1's from Germany's day,
-    after c1's opt-out: none."""
+    which came after c1's opt-out: 0 days."""
     before = T_CANCEL + timedelta(hours=2)
 
     def exposure(as_of: datetime | None) -> dict[str, tuple[float | None, float | None]]:
