@@ -83,7 +83,8 @@ def policy_version(content: bytes) -> str:
 def load_policies(directory: Path) -> PolicySet:
     """Load every `*.yml` in `directory`, or raise one PolicyError listing every problem."""
     if not directory.is_dir():
-        raise PolicyError([PolicyProblem(directory, "", "no such policy directory")])
+        # Absolute: a relative default ("policies") says nothing of where it was looked for.
+        raise PolicyError([PolicyProblem(directory.absolute(), "", "no such policy directory")])
     problems: list[PolicyProblem] = []
     validated: list[LoadedPolicy] = []
     for path in sorted(directory.glob("*.yaml")):

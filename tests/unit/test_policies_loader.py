@@ -331,10 +331,12 @@ def test_a_yaml_suffix_is_reported_not_ignored(tmp_path):
     assert problem.reason == "rename to example-toggle.yml"
 
 
-def test_a_missing_directory_is_a_policy_error(tmp_path):
-    (problem,) = problems_for(tmp_path / "nowhere")
+def test_a_missing_directory_is_a_policy_error_naming_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (problem,) = problems_for(Path("nowhere"))
 
     assert problem.reason == "no such policy directory"
+    assert str(problem).startswith(f"{tmp_path / 'nowhere'}:")
 
 
 def test_validating_a_policy_directly_runs_the_same_checks():
