@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from orchestrator.core import durations
 from orchestrator.core.clock import as_utc
 from orchestrator.core.errors import OrchestratorError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
 
 class TimingError(OrchestratorError):
-    """A duration, time or time zone that cannot be read."""
+    """A time or time zone that cannot be read."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """`12h`, `3d` or `2w` as a timedelta."""
-    match = _DURATION.match(text)
-    if match is None or int(match.group(1)) == 0:
-        raise TimingError(
-            f"cannot read the duration {text!r}: write a whole number of hours, days or weeks "
-            "such as 12h, 3d or 1w"
-        )
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    """A reminder cadence or a token's lifetime: `12h`, `3d` or `2w`, never 0 (minutes would
+    let a campaign mail people every few minutes)."""
+    return durations.parse_duration(text, units="hdw", allow_zero=False)
 
 
 def zone(name: str) -> ZoneInfo:

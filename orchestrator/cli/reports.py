@@ -24,8 +24,8 @@ from orchestrator.cli.context import (
     unit_of_work,
 )
 from orchestrator.cli.policies import loaded_policies
-from orchestrator.cli.verify import parse_duration
 from orchestrator.core.clock import utcnow
+from orchestrator.core.durations import parse_duration
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.evidence.service import purge_expired_evidence
 from orchestrator.reports import (

@@ -139,3 +139,25 @@ def test_admins_pause_and_resume_a_campaign_through_the_api_and_the_page(site, e
     assert _job_states(engine) == ["cancelled", "cancelled"]
     late = client.post(f"/api/campaigns/{campaign_id}/resume", headers=operator)
     assert late.status_code == 409
+
+
+def test_a_reminder_cadence_too_long_to_mean_anything_is_refused_and_nothing_is_created(
+    site,
+) -> None:
+    client, _, tokens, _ = site
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    body = {
+        "name": "Never reminded",
+        "policy_ids": ["linkedin-genai-training"],
+        "scope": {"everyone": True},
+    }
+    for cadence in ("99999999999w", "999999999d"):
+        refused = client.post(
+            "/api/campaigns", json={**body, "remind_every": cadence}, headers=admin
+        )
+        assert refused.status_code == 400, refused.text
+        assert (
+            f"the duration '{cadence}' is longer than 36,525 days"
+            in (refused.json()["error"]["message"])
+        )
+    assert client.get("/api/campaigns", headers=admin).json()["items"] == []

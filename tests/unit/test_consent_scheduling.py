@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from orchestrator.campaigns.timing import TimingError, parse_duration, parse_moment, zone
+from orchestrator.core.durations import DurationError
 
 
 @pytest.mark.parametrize(
@@ -17,10 +18,15 @@ def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "3", "0d", "1.5d", "3 days", "-1d", "5m"])
-def test_unreadable_durations_say_how_to_write_them(text: str) -> None:
-    with pytest.raises(TimingError, match="such as 12h, 3d or 1w"):
+@pytest.mark.parametrize("text", ["", "3", "1.5d", "3 days", "-1d", "5m"])
+def test_unreadable_cadences_say_how_to_write_them(text: str) -> None:
+    with pytest.raises(DurationError, match="hours, days or weeks such as 12h, 30d or 2w"):
         parse_duration(text)
+
+
+def test_a_cadence_of_nothing_is_refused() -> None:
+    with pytest.raises(DurationError, match="must be longer than 0"):
+        parse_duration("0d")
 
 
 def test_moments_are_read_in_the_campaign_time_zone_unless_they_carry_an_offset() -> None:

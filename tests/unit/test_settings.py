@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.verify import parse_duration
 from orchestrator.core.db import make_engine
-from orchestrator.core.errors import ConfigurationError, OrchestratorError
+from orchestrator.core.durations import LONGEST, DurationError, parse_duration
+from orchestrator.core.errors import ConfigurationError
 from orchestrator.core.settings import Settings
 
 
@@ -58,13 +58,29 @@ def test_unsupported_database_urls_are_refused(url: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), (" 0s ", timedelta(0))],
+    [
+        ("30d", timedelta(days=30)),
+        ("12h", timedelta(hours=12)),
+        (" 0s ", timedelta(0)),
+        ("15M", timedelta(minutes=15)),
+        ("3w", timedelta(weeks=3)),
+        ("36525d", LONGEST),
+    ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["30", "3w", "-1d", "d"])
-def test_bad_durations_are_named(text: str) -> None:
-    with pytest.raises(OrchestratorError, match="is not a duration"):
+@pytest.mark.parametrize("text", ["30", "5y", "-1d", "d", "1.5d", "3 days"])
+def test_unreadable_durations_say_how_to_write_them(text: str) -> None:
+    with pytest.raises(
+        DurationError,
+        match="weeks, days, hours, minutes or seconds such as 2w, 30d, 12h, 15m or 30s",
+    ):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["36526d", "5218w", "99999999999999999999s", "999999999d"])
+def test_durations_over_a_century_are_refused_before_any_date_overflows(text: str) -> None:
+    with pytest.raises(DurationError, match="a century at most"):
         parse_duration(text)
