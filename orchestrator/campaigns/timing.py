@@ -50,7 +50,10 @@ def parse_moment(text: str, *, timezone: str, end_of_day: bool = False) -> datet
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(timezone))
-    return as_utc(moment)
+    try:
+        return as_utc(moment)
+    except OverflowError as exc:  # 9999-12-31 in a zone behind UTC is past Python's last day
+        raise TimingError(f"the time {text!r} is out of range") from exc
 
 
 def parse_as_of(text: str | None, *, now: datetime, name: str = "as_of") -> datetime | None:

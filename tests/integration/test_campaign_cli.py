@@ -57,6 +57,23 @@ def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smt
     assert no_window.returncode == 2
     assert "run window 'weeknights 22:00-06:00': 'weeknights' is not a day" in no_window.stderr
     assert "Traceback" not in no_window.stderr
+    past_the_last_day = optout(
+        cli_env,
+        "campaign",
+        "create",
+        "--name",
+        "X",
+        "--policy",
+        "linkedin-genai-training",
+        "--all",
+        "--deadline",
+        "9999-12-31",
+        "--timezone",
+        "Etc/GMT+12",  # its last minute is past Python's last day in UTC
+        cwd=tmp_path,
+    )
+    assert past_the_last_day.returncode == 2
+    assert "the time '9999-12-31' is out of range" in past_the_last_day.stderr
     created = optout(
         cli_env,
         "campaign",

@@ -24,7 +24,7 @@ from orchestrator.campaigns.service import (
     remind_due,
     resume_campaign,
 )
-from orchestrator.campaigns.timing import TimingError, parse_duration, parse_moment
+from orchestrator.campaigns.timing import parse_duration, parse_moment
 from orchestrator.campaigns.windows import parse_windows
 from orchestrator.web.api.common import IdPath, Limit, Offset, Page, write
 from orchestrator.web.api.schemas import (
@@ -191,12 +191,7 @@ async def _steer(
 
 def moment(text: str | None, timezone: str, *, end_of_day: bool = False) -> datetime | None:
     """An ISO 8601 time from a request, in UTC (None stays None)."""
-    if text is None:
-        return None
-    try:
-        return parse_moment(text, timezone=timezone, end_of_day=end_of_day)
-    except OverflowError as exc:
-        raise TimingError(f"the time {text!r} is out of range") from exc
+    return None if text is None else parse_moment(text, timezone=timezone, end_of_day=end_of_day)
 
 
 def status_out(found: CampaignStatus) -> CampaignStatusOut:
