@@ -29,11 +29,14 @@ from orchestrator.cli.employees import OutputFormat
 from orchestrator.cli.mail import deliver
 from orchestrator.consent.config import ConsentConfig
 from orchestrator.core.clock import utcnow
+from orchestrator.core.models import MAX_ID
 from orchestrator.policies import load_policies
 
 app = typer.Typer(help="Campaigns: policies × employees, asked for consent.", no_args_is_help=True)
 
-CampaignId = Annotated[int, typer.Argument(help="The campaign's number (see `campaign list`).")]
+CampaignId = Annotated[
+    int, typer.Argument(min=1, max=MAX_ID, help="The campaign's number (see `campaign list`).")
+]
 
 
 def _config() -> ConsentConfig:
@@ -213,7 +216,8 @@ def list_command(
 @app.command("remind")
 def remind_command(
     campaign_id: Annotated[
-        int | None, typer.Argument(help="Only this campaign (default: every running one).")
+        int | None,
+        typer.Argument(min=1, max=MAX_ID, help="Only this campaign (default: every running one)."),
     ] = None,
     all_pending: Annotated[
         bool,

@@ -15,6 +15,7 @@ from rich.table import Table
 from orchestrator.cli.context import actor, console, errors, unit_of_work
 from orchestrator.core.clock import utcnow
 from orchestrator.core.errors import OrchestratorError
+from orchestrator.core.models import MAX_OFFSET
 from orchestrator.employees.directory import DirectoryImportError
 from orchestrator.employees.service import import_directory, list_employees
 
@@ -110,7 +111,7 @@ def list_command(
     ] = None,
     search: Annotated[str | None, typer.Option(help="Part of a name or email.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    offset: Annotated[int, typer.Option(min=0, max=MAX_OFFSET)] = 0,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
 ) -> None:
     """List employees, with filters."""

@@ -43,7 +43,9 @@ def worker_command(
     task_allowance_seconds: Annotated[
         int,
         typer.Option(
-            min=1, help="Longest one task may take; hosts start none later than lease minus this."
+            min=1,
+            max=24 * 3600,
+            help="Longest one task may take; hosts start none later than lease minus this.",
         ),
     ] = 180,
     poll_seconds: Annotated[float, typer.Option(min=0.1, max=3600)] = 5.0,

@@ -7,6 +7,12 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 
+# The largest id a PostgreSQL integer column holds: a larger one typed by a person or client
+# is refused as out of range, never sent to the database (which would fail on it).
+MAX_ID = 2**31 - 1
+# How far into a listing a page may start: beyond what any table here holds, within int64.
+MAX_OFFSET = 1_000_000_000
+
 
 def one_of(
     column: str, choices: Iterable[StrEnum] | Iterable[str], *, name: str

@@ -121,3 +121,22 @@ def test_create_launch_status_and_cancel_a_campaign(cli_env, tmp_path: Path, smt
     assert "paused" in optout(cli_env, "campaign", "pause", "1", cwd=tmp_path).stdout
     cancelled = optout(cli_env, "campaign", "cancel", "1", "--reason", "test", cwd=tmp_path)
     assert "it is now cancelled" in cancelled.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("campaign", "status", "99999999999999999999"), "campaign_id"),
+        (("campaign", "cancel", "3000000000"), "campaign_id"),  # over a PostgreSQL integer
+        (("employees", "list", "--offset", "99999999999999999999"), "--offset"),
+        (("worker", "--task-allowance-seconds", "99999999999999999999"), "--task-allowance"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_by_name_before_reaching_the_database(
+    cli_env, tmp_path: Path, args: tuple[str, ...], named: str
+) -> None:
+    refused = optout(cli_env, *args, cwd=tmp_path)
+
+    assert refused.returncode == 2
+    assert f"Invalid value for '{named}" in refused.stderr
+    assert "internal error" not in refused.stderr

@@ -9,13 +9,13 @@ from anyio import to_thread
 from fastapi import Path, Query
 from pydantic import BaseModel
 
+from orchestrator.core.models import MAX_ID, MAX_OFFSET
 from orchestrator.web.context import WebContext
 
 T = TypeVar("T")
-MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many items.")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Skip this many items.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items.")]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Text = Annotated[str | None, Query(max_length=200)]
