@@ -95,6 +95,10 @@ def load_policies(directory: Path) -> PolicySet:
         if policy is not None:
             validated.append(policy)
     problems.extend(_duplicate_id_problems(validated))
+    if not problems and not validated:  # a wrong OPTOUT_POLICIES_DIR would run nothing
+        problems.append(
+            PolicyProblem(directory.absolute(), "", f"no policy files (*{POLICY_SUFFIX}) here")
+        )
     if problems:
         raise PolicyError(problems)
     return PolicySet(directory, {item.policy.id: item for item in validated})

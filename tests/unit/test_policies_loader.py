@@ -339,6 +339,14 @@ def test_a_missing_directory_is_a_policy_error_naming_where_it_looked(tmp_path, 
     assert str(problem).startswith(f"{tmp_path / 'nowhere'}:")
 
 
+def test_a_directory_without_policies_is_a_policy_error(tmp_path):
+    (tmp_path / "README.md").write_text("policies live elsewhere", encoding="utf-8")
+
+    (problem,) = problems_for(tmp_path)
+
+    assert problem.reason == "no policy files (*.yml) here"
+
+
 def test_validating_a_policy_directly_runs_the_same_checks():
     document = example()
     document["start_url"] = "https://elsewhere.example.net/settings/ai"
