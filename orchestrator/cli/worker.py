@@ -17,6 +17,7 @@ from orchestrator.cli.policies import loaded_policies
 from orchestrator.core.errors import OrchestratorError
 from orchestrator.flows.execute import CycleReport, WorkerConfig
 from orchestrator.jobs.queue import what_they_wait_for
+from orchestrator.runner.ansible import check_playbook
 from orchestrator.worker.loop import work
 
 
@@ -64,6 +65,7 @@ def worker_command(
         raise OrchestratorError("--task-allowance-seconds must be shorter than --lease-seconds")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    check_playbook(settings().playbooks_dir)
     policies = loaded_policies()
     with Progress(
         TextColumn("[bold]{task.description}"),

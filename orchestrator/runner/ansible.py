@@ -22,12 +22,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.core.errors import ConfigurationError
+
 PLAYBOOK = "optout.yml"
 RUN_SPEC = "run-spec.json"
 RUN_OUTCOME = "run-outcome.json"
 RUN_PROCESS = "run-process.json"
 FETCHED = "fetched"  # one empty file per host whose result archive has arrived
 FETCH_ACTION = "ansible.builtin.fetch"
+
+
+def check_playbook(playbooks_dir: Path) -> None:
+    """Refuse to work without the playbook: found missing only after a claim, it would stop
+    the worker with a batch claimed, whose jobs then wait out their lease."""
+    playbook = playbooks_dir / PLAYBOOK
+    if not playbook.is_file():
+        raise ConfigurationError(
+            f"no playbook at {playbook.absolute()}: set OPTOUT_PLAYBOOKS_DIR to the folder "
+            f"holding {PLAYBOOK} (the project's playbooks/)"
+        )
 
 
 @dataclass(frozen=True)

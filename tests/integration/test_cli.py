@@ -141,6 +141,16 @@ def test_a_worker_asked_for_an_impossible_number_of_contexts_says_so(
     assert "Invalid value for '--contexts'" in result.stderr  # and no traceback (`optout`)
 
 
+def test_a_worker_without_its_playbook_stops_before_claiming_anything(
+    cli_env, tmp_path: Path
+) -> None:
+    cli_env["OPTOUT_PLAYBOOKS_DIR"] = str(tmp_path / "elsewhere")
+    result = optout(cli_env, "worker", "--until-empty", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"no playbook at {tmp_path / 'elsewhere' / 'optout.yml'}" in result.stderr
+    assert "OPTOUT_PLAYBOOKS_DIR" in result.stderr
+
+
 def test_policies_validate_lists_every_problem_of_a_broken_set(cli_env, tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
     good = optout(cli_env, "policies", "validate", str(repo / "policies"), cwd=tmp_path)
