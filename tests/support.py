@@ -143,6 +143,8 @@ def assert_each_job_done_once(engine: Engine) -> list[Job]:
         claims = session.exec(
             select(func.count()).where(col(AuditEvent.action) == "job.claimed")
         ).one()
-    assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}
-    assert claims == len(jobs)
+    # Not a test module, so pytest does not rewrite these asserts: each says what it saw.
+    seen = [(job.id, job.state, job.attempts, job.last_error) for job in jobs]
+    assert {(job.state, job.attempts) for job in jobs} == {(JobState.SUCCEEDED, 1)}, seen
+    assert claims == len(jobs), f"{claims} claims of {len(jobs)} jobs"
     return jobs

@@ -22,6 +22,7 @@ from orchestrator.jobs.models import Job, JobState, Run
 from orchestrator.migrations import upgrade
 from orchestrator.policies import load_policies
 from orchestrator.replica import Platform
+from orchestrator.runner.ansible import RUN_PROCESS
 from orchestrator.worker.loop import work
 from tests import factories
 from tests.support import Clock, assert_each_job_done_once, process_env, worker_settings
@@ -119,6 +120,12 @@ def _handed_back(run: Run) -> bool:
     return Path(str(run.private_data_dir), "fetched", "localhost").exists()
 
 
+def _under_way(run: Run) -> bool:
+    """Whether the run's process has its key and goes on without the worker (a run killed
+    with its worker before that never started: its job is rightly claimed again)."""
+    return Path(str(run.private_data_dir), RUN_PROCESS).exists()
+
+
 def test_a_worker_killed_with_two_runs_at_work_leaves_each_job_done_once(
     replica, tmp_path: Path
 ) -> None:
@@ -148,7 +155,7 @@ def test_a_worker_killed_with_two_runs_at_work_leaves_each_job_done_once(
     while time.monotonic() < deadline:  # kill it once a third run started beside the second
         with Session(engine) as session:
             runs = session.exec(select(Run).order_by(col(Run.id))).all()
-        if len(runs) == 3 and not _handed_back(runs[1]):
+        if len(runs) == 3 and _under_way(runs[2]) and not _handed_back(runs[1]):
             break
         if first.poll() is not None:
             pytest.fail("the worker ended before it ever had two runs at work")
