@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+import httpx
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -91,11 +92,22 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Opt-out orchestrator <optout@localhost>"
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "public_base_url", "replica_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+    def _web_address(cls, value: str | None) -> str | None:
+        """Refused here, with the reason, rather than by the first request that uses it."""
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"is not a valid URL: {exc}") from None
+        if not url.host:
+            raise ValueError("names no host")
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError(f"port {url.port} is out of range (1-65535)")
         return value
 
     @field_validator("public_base_url", "replica_url")

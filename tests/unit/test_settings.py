@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from orchestrator.core.db import make_engine
 from orchestrator.core.durations import LONGEST, DurationError, parse_duration
@@ -48,6 +49,37 @@ def test_a_short_configured_secret_is_refused(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, secret_key="short", _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError, match="at least 32 characters"):
         settings.secret()
+
+
+@pytest.mark.parametrize("setting", ["webhook_url", "public_base_url", "replica_url"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("hooks.example.com/optout", "must be an http:// or https:// URL"),
+        ("file:///etc/passwd", "must be an http:// or https:// URL"),
+        ("http://[::1", "is not a valid URL: Invalid port"),
+        ("https://", "names no host"),
+        ("https://hooks.example.com:99999/optout", r"port 99999 is out of range \(1-65535\)"),
+        ("http://hooks.example.com:0/", "port 0 is out of range"),
+    ],
+)
+def test_web_addresses_are_refused_when_read_not_when_first_used(
+    setting: str, value: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook or link address that no request could use stops the process at start-up
+    with the variable's name, instead of failing each event the worker posts."""
+    monkeypatch.setenv(f"OPTOUT_{setting.upper()}", value)
+    with pytest.raises(ValidationError, match=reason) as refused:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert [error["loc"] for error in refused.value.errors()] == [(setting,)]
+
+
+def test_web_addresses_that_requests_can_use_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPTOUT_WEBHOOK_URL", "https://hooks.example.com:8443/optout?team=it")
+    monkeypatch.setenv("OPTOUT_REPLICA_URL", "http://[::1]:8100/")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.webhook_url == "https://hooks.example.com:8443/optout?team=it"
+    assert settings.replica_url == "http://[::1]:8100"
 
 
 @pytest.mark.parametrize("url", ["mysql://localhost/x", "not a url", "oracle+cx://x"])
