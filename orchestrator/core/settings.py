@@ -15,6 +15,7 @@ import httpx
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator.core.durations import LONGEST
 from orchestrator.core.errors import ConfigurationError
 
 SECRET_FILE_NAME = "secret.key"  # noqa: S105 (a file name, not a secret)
@@ -55,19 +56,27 @@ class Settings(BaseSettings):
         description="Run every policy against the replica at this URL instead of the real sites.",
     )
     evidence_retention_days: int = Field(
-        default=400, ge=1, description="How long evidence is kept before it may be purged."
+        default=400,
+        ge=1,
+        le=LONGEST.days,
+        description="How long evidence is kept before it may be purged (at most a century).",
     )
     pace_per_minute: float = Field(
         default=6,
         ge=0,
+        le=600,
+        allow_inf_nan=False,
         description="Opt-outs started per platform per minute by one worker's run, jittered "
-        "(0: no pacing, e.g. against the replica).",
+        "(0: no pacing, e.g. against the replica; at most 600).",
     )
     reverify_after_days: int = Field(
-        default=30, ge=1, description="Re-check compliant accounts this long after the proof."
+        default=30,
+        ge=1,
+        le=LONGEST.days,
+        description="Re-check compliant accounts this long after the proof (at most a century).",
     )
     policy_pause_after_failures: int = Field(
-        default=5, ge=2, description="Identical failures in a row that pause a policy."
+        default=5, ge=2, le=1000, description="Identical failures in a row that pause a policy."
     )
     webhook_url: str | None = Field(
         default=None, description="Job events are POSTed here as signed JSON (none: off)."
@@ -83,7 +92,10 @@ class Settings(BaseSettings):
         default=12, ge=1, le=24 * 30, description="An admin's sign-in lasts at most this long."
     )
     admin_idle_minutes: int = Field(
-        default=60, ge=5, description="An admin's sign-in ends after this long without a request."
+        default=60,
+        ge=5,
+        le=60 * 24 * 30,
+        description="An admin's sign-in ends after this long without a request (at most 30 days).",
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)

@@ -114,8 +114,9 @@ def test_rejected_file_lists_every_problem_and_changes_nothing(cli_env, tmp_path
         ),
         ("OPTOUT_SMTP_PORT", "not-a-port", "OPTOUT_SMTP_PORT"),
         ("OPTOUT_WEBHOOK_URL", "http://[::1", "OPTOUT_WEBHOOK_URL: Value error, is not a valid"),
+        ("OPTOUT_REVERIFY_AFTER_DAYS", "999999999", "OPTOUT_REVERIFY_AFTER_DAYS: Input should be"),
     ],
-    ids=["unreachable-database", "unsupported-database", "bad-setting", "bad-webhook"],
+    ids=["unreachable-database", "unsupported-database", "bad-setting", "bad-webhook", "too-long"],
 )
 def test_bad_configuration_gets_one_clear_line(
     cli_env, tmp_path: Path, setting: str, value: str, expected: str

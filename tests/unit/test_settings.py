@@ -74,6 +74,31 @@ def test_web_addresses_are_refused_when_read_not_when_first_used(
     assert [error["loc"] for error in refused.value.errors()] == [(setting,)]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("OPTOUT_REVERIFY_AFTER_DAYS", "99999999999", "less than or equal to 36525"),
+        ("OPTOUT_REVERIFY_AFTER_DAYS", "999999999", "less than or equal to 36525"),
+        ("OPTOUT_EVIDENCE_RETENTION_DAYS", "99999999999", "less than or equal to 36525"),
+        ("OPTOUT_ADMIN_IDLE_MINUTES", "99999999999", "less than or equal to 43200"),
+        ("OPTOUT_POLICY_PAUSE_AFTER_FAILURES", "99999999999", "less than or equal to 1000"),
+        ("OPTOUT_PACE_PER_MINUTE", "inf", "finite number"),
+        ("OPTOUT_PACE_PER_MINUTE", "1e9", "less than or equal to 600"),
+    ],
+)
+def test_lengths_and_counts_past_what_dates_and_columns_hold_are_refused(
+    variable: str, value: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-check age of 999999999 days passed, then stopped every worker pass with an
+    OverflowError; each such setting is now bounded where it is read."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=reason) as refused:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert [error["loc"] for error in refused.value.errors()] == [
+        (variable.removeprefix("OPTOUT_").lower(),)
+    ]
+
+
 def test_web_addresses_that_requests_can_use_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPTOUT_WEBHOOK_URL", "https://hooks.example.com:8443/optout?team=it")
     monkeypatch.setenv("OPTOUT_REPLICA_URL", "http://[::1]:8100/")
